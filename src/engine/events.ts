@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/** Why a run ended. A closed set: front-ends switch on it. */
+export const endReasonSchema = z.enum(['completed', 'failed', 'cancelled', 'max_steps', 'max_time']);
+export type EndReason = z.infer<typeof endReasonSchema>;
+
+export const usageSchema = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+export const fileChangeSchema = z.object({
+  path: z.string(),
+  change: z.enum(['added', 'modified', 'deleted']),
+});
+export type FileChange = z.infer<typeof fileChangeSchema>;
+
+const base = {
+  taskId: z.string(),
+  seq: z.number().int().nonnegative(),
+  time: z.string(),
+};
+
+/** Everything a run emits. The run log is the list of these, in `seq` order. */
+export const runEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...base,
+    type: z.literal('started'),
+    model: z.string(),
+    cwd: z.string(),
+    prompt: z.string(),
+    sessionId: z.string(),
+    maxSteps: z.number().int(),
+    resumed: z.boolean(),
+  }),
+  z.object({ ...base, type: z.literal('step'), step: z.number().int() }),
+  z.object({ ...base, type: z.literal('model_text'), step: z.number().int(), text: z.string() }),
+  z.object({
+    ...base,
+    type: z.literal('tool_call'),
+    step: z.number().int(),
+    callId: z.string(),
+    name: z.string(),
+    /** Parsed arguments, or the raw text when it was not valid JSON. */
+    args: z.unknown(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('tool_result'),
+    step: z.number().int(),
+    callId: z.string(),
+    name: z.string(),
+    ok: z.boolean(),
+    /** What the model was given back (already cut to the context budget). */
+    output: z.string(),
+    durationMs: z.number(),
+    /** For `run_command`: the command's exit code. */
+    exitCode: z.number().int().nullable().optional(),
+  }),
+  z.object({ ...base, type: z.literal('file_changed'), path: z.string(), change: fileChangeSchema.shape.change }),
+  z.object({ ...base, type: z.literal('usage'), step: z.number().int(), usage: usageSchema, total: usageSchema }),
+  z.object({
+    ...base,
+    type: z.literal('retry'),
+    attempt: z.number().int(),
+    delayMs: z.number(),
+    reason: z.string(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('compacted'),
+    messages: z.number().int(),
+    removedChars: z.number().int(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    retryable: z.boolean(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('finished'),
+    reason: endReasonSchema,
+    summary: z.string(),
+    changedFiles: z.array(fileChangeSchema),
+    usage: usageSchema,
+    steps: z.number().int(),
+    sessionId: z.string(),
+    durationMs: z.number(),
+  }),
+]);
+
+export type RunEvent = z.infer<typeof runEventSchema>;
+export type RunEventType = RunEvent['type'];
+/** An event before the emitter stamps it with `taskId`, `seq` and `time`. */
+export type RunEventBody = RunEvent extends infer E
+  ? E extends RunEvent
+    ? Omit<E, 'taskId' | 'seq' | 'time'>
+    : never
+  : never;
+export type FinishedEvent = Extract<RunEvent, { type: 'finished' }>;
+
+export type EventSink = (event: RunEvent) => void;
+
+/** Stamps events of one task with a growing `seq` and the time, and hands them to the sink. */
+export function createEmitter(taskId: string, sink: EventSink, startSeq = 0) {
+  let seq = startSeq;
+  return (body: RunEventBody): RunEvent => {
+    const event = { ...body, taskId, seq: seq++, time: new Date().toISOString() } as RunEvent;
+    sink(event);
+    return event;
+  };
+}
+export type Emit = ReturnType<typeof createEmitter>;
