@@ -59,6 +59,23 @@ export const runEventSchema = z.discriminatedUnion('type', [
     /** For `run_command`: the command's exit code. */
     exitCode: z.number().int().nullable().optional(),
   }),
+  z.object({
+    ...base,
+    type: z.literal('command'),
+    /** A command the harness ran itself, outside the agent's tools. */
+    purpose: z.enum(['setup', 'test']),
+    command: z.string(),
+    exitCode: z.number().int().nullable(),
+    output: z.string(),
+    durationMs: z.number(),
+    timedOut: z.boolean(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('phase'),
+    /** Where a front-end's run is: preparing the working tree, the agent at work, testing, publishing. */
+    phase: z.enum(['preparing', 'working', 'testing', 'publishing']),
+  }),
   z.object({ ...base, type: z.literal('file_changed'), path: z.string(), change: fileChangeSchema.shape.change }),
   z.object({ ...base, type: z.literal('usage'), step: z.number().int(), usage: usageSchema, total: usageSchema }),
   z.object({

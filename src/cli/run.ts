@@ -1,0 +1,178 @@
+import { parseArgs } from 'node:util';
+import { describeEvent } from '../engine/describe.js';
+import { AutocoderError, toAutocoderError } from '../engine/errors.js';
+import type { RunEvent } from '../engine/events.js';
+import type { AppEnv } from '../config/env.js';
+import { runLocal, DEFAULT_MAX_STEPS } from '../runtime/local-run.js';
+import { createSessionStore, openDatabase } from '../store/sqlite.js';
+
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export const RUN_USAGE = `Usage: autocoder run [PROMPT] [options]
+
+Runs the coding agent on a local repository. The prompt is read from standard input when none is given.
+
+Options:
+  --cwd DIR              the repository (default: the current folder)
+  --model NAME           the model (default: AUTOCODER_MODEL)
+  --session ID           continue the session with this id, or start one under it
+  -c, --continue         continue the most recent session of this repository
+  --max-steps N          most model turns (default: ${DEFAULT_MAX_STEPS})
+  --max-minutes N        wall-clock budget (default: 30)
+  -o, --output FORMAT    text (default), json (one result object) or stream-json (one event per line)
+  -h, --help             show this help
+`;
+
+const OUTPUTS = ['text', 'json', 'stream-json'] as const;
+type Output = (typeof OUTPUTS)[number];
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function positiveNumber(value: string | undefined, flag: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new AutocoderError('config_invalid', `${flag} must be a positive ${integer ? 'whole ' : ''}number, got "${value}"`);
+  }
+  return n;
+}
+
+/** Shows progress on a terminal: one line per tool call and a step counter that is redrawn in place. */
+function createTextRenderer(io: CliIo, maxSteps: number) {
+  const live = Boolean(io.stderr.isTTY);
+  let status = '';
+  const clear = () => {
+    if (live && status) io.stderr.write('\r\x1b[2K');
+  };
+  const draw = () => {
+    if (live && status) io.stderr.write(status);
+  };
+  return {
+    onEvent(event: RunEvent) {
+      if (event.type === 'step') {
+        clear();
+        status = `[step ${event.step}/${maxSteps}] thinking…`;
+        draw();
+        return;
+      }
+      if (event.type === 'finished') {
+        clear();
+        status = '';
+      }
+      // A failure is said once, at the end, as one line.
+      const line = event.type === 'error' ? undefined : describeEvent(event);
+      if (!line) return;
+      clear();
+      io.stderr.write(`${line}\n`);
+      draw();
+    },
+  };
+}
+
+/** `autocoder run`: returns the exit code (0 when the run completed). */
+export async function runCommand(argv: string[], io: CliIo, env: AppEnv): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        cwd: { type: 'string' },
+        model: { type: 'string' },
+        session: { type: 'string' },
+        continue: { type: 'boolean', short: 'c' },
+        'max-steps': { type: 'string' },
+        'max-minutes': { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    io.stderr.write(`autocoder: ${(error as Error).message}\n\n${RUN_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  const output = (values.output ?? 'text') as Output;
+  if (!OUTPUTS.includes(output)) {
+    io.stderr.write(`autocoder: --output must be one of ${OUTPUTS.join(', ')}, got "${values.output}"\n`);
+    return 2;
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let db;
+  try {
+    const maxSteps = positiveNumber(values['max-steps'], '--max-steps', true);
+    const maxMinutes = positiveNumber(values['max-minutes'], '--max-minutes', false);
+    let prompt = positionals.join(' ');
+    if (!prompt.trim()) {
+      if (io.stdin.isTTY) {
+        throw new AutocoderError('config_invalid', 'no prompt: give it as an argument (autocoder run "fix the tests") or on standard input');
+      }
+      prompt = await readAll(io.stdin);
+    }
+    db = openDatabase(env.dataDir);
+    const text = output === 'text' ? createTextRenderer(io, maxSteps ?? DEFAULT_MAX_STEPS) : undefined;
+    const result = await runLocal({
+      prompt: prompt.trim(),
+      cwd: values.cwd ?? io.cwd,
+      model: values.model ?? env.model,
+      session: values.session,
+      continueLatest: values.continue,
+      maxSteps,
+      maxMinutes,
+      signal: controller.signal,
+      sessions: createSessionStore(db),
+      apiKey: env.openaiApiKey,
+      baseURL: env.openaiBaseUrl,
+      commandSourceEnv: io.env,
+      onEvent: (event) => {
+        if (output === 'stream-json') io.stdout.write(`${JSON.stringify(event)}\n`);
+        text?.onEvent(event);
+      },
+    });
+    if (output === 'json') {
+      io.stdout.write(
+        `${JSON.stringify({
+          taskId: result.taskId,
+          sessionId: result.sessionId,
+          reason: result.reason,
+          summary: result.summary,
+          changedFiles: result.changedFiles,
+          usage: result.usage,
+          steps: result.steps,
+          durationMs: result.durationMs,
+          ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+        })}\n`,
+      );
+    } else if (output === 'text' && result.summary && !result.error) {
+      io.stdout.write(`${result.summary}\n`);
+    }
+    if (result.error) io.stderr.write(`autocoder: ${result.error.message}\n`);
+    return result.reason === 'completed' ? 0 : 1;
+  } catch (thrown) {
+    const error = toAutocoderError(thrown);
+    io.stderr.write(`autocoder: ${error.message}\n`);
+    return error.code === 'config_invalid' ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    db?.close();
+  }
+}

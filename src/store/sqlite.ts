@@ -1,0 +1,118 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SessionRecord, SessionStore } from '../engine/session.js';
+
+/** Schema versions, applied in order; a database remembers how far it got in `user_version`. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     cwd TEXT NOT NULL,
+     model TEXT NOT NULL,
+     messages TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX sessions_by_cwd ON sessions (cwd, updated_at);`,
+  `CREATE TABLE tasks (
+     id TEXT PRIMARY KEY,
+     source TEXT NOT NULL,
+     state TEXT NOT NULL,
+     end_reason TEXT,
+     thread_key TEXT,
+     delivery_id TEXT UNIQUE,
+     repo TEXT,
+     issue_number INTEGER,
+     title TEXT,
+     model TEXT,
+     request TEXT NOT NULL,
+     data TEXT NOT NULL DEFAULT '{}',
+     result TEXT,
+     error TEXT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     cancel_requested INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT
+   );
+   CREATE INDEX tasks_by_state ON tasks (state, created_at);
+   CREATE INDEX tasks_by_thread ON tasks (thread_key, created_at);
+   CREATE TABLE events (
+     task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (task_id, seq)
+   );`,
+];
+
+export type Db = Database.Database;
+
+/** Opens (creating and migrating) the embedded store `autocoder.db` under the data directory. */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'autocoder.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let i = version; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+  return db;
+}
+
+interface SessionRow {
+  id: string;
+  cwd: string;
+  model: string;
+  messages: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function toRecord(row: SessionRow | undefined): SessionRecord | undefined {
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    cwd: row.cwd,
+    model: row.model,
+    messages: JSON.parse(row.messages),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function createSessionStore(db: Db): SessionStore {
+  const get = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?');
+  const latest = db.prepare<[string], SessionRow>(
+    'SELECT * FROM sessions WHERE cwd = ? ORDER BY updated_at DESC, rowid DESC LIMIT 1',
+  );
+  const upsert = db.prepare(
+    `INSERT INTO sessions (id, cwd, model, messages, created_at, updated_at)
+     VALUES (@id, @cwd, @model, @messages, @now, @now)
+     ON CONFLICT (id) DO UPDATE SET cwd = @cwd, model = @model, messages = @messages, updated_at = @now`,
+  );
+  return {
+    async getSession(id) {
+      return toRecord(get.get(id));
+    },
+    async latestSession(cwd) {
+      return toRecord(latest.get(cwd));
+    },
+    async saveSession(record) {
+      upsert.run({
+        id: record.id,
+        cwd: record.cwd,
+        model: record.model,
+        messages: JSON.stringify(record.messages),
+        now: new Date().toISOString(),
+      });
+    },
+  };
+}

@@ -1,0 +1,282 @@
+import type { EndReason, RunEvent } from '../engine/events.js';
+import type { Db } from './sqlite.js';
+
+/**
+ * A task's life: `received` (a trigger is stored, not yet checked) → `queued` → `running` →
+ * `finished` (with an end reason); or `rejected` (not allowed, invalid config) and `done` (a
+ * command such as status or help, answered without a run).
+ */
+export type TaskState = 'received' | 'queued' | 'running' | 'finished' | 'rejected' | 'done';
+export const ACTIVE_STATES: TaskState[] = ['received', 'queued', 'running'];
+
+export interface TaskRecord<Request = unknown> {
+  id: string;
+  source: string;
+  state: TaskState;
+  endReason?: EndReason;
+  threadKey?: string;
+  deliveryId?: string;
+  repo?: string;
+  issueNumber?: number;
+  title?: string;
+  model?: string;
+  request: Request;
+  /** What the front-end keeps about the task (progress comment, pull request, ...). */
+  data: Record<string, unknown>;
+  result?: TaskResult;
+  error?: string;
+  attempts: number;
+  cancelRequested: boolean;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface TaskResult {
+  summary: string;
+  changedFiles: { path: string; change: string }[];
+  usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+  steps: number;
+  durationMs: number;
+  sessionId?: string;
+  patch?: string;
+  [key: string]: unknown;
+}
+
+export interface NewTask {
+  id: string;
+  source: string;
+  state: TaskState;
+  threadKey?: string;
+  deliveryId?: string;
+  repo?: string;
+  issueNumber?: number;
+  title?: string;
+  model?: string;
+  request: unknown;
+  data?: Record<string, unknown>;
+}
+
+export interface TaskPatch {
+  state?: TaskState;
+  endReason?: EndReason | null;
+  title?: string;
+  model?: string;
+  /** Merged into the existing data. */
+  data?: Record<string, unknown>;
+  result?: TaskResult;
+  error?: string | null;
+  attempts?: number;
+  cancelRequested?: boolean;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+}
+
+export interface TaskFilter {
+  state?: TaskState;
+  source?: string;
+  repo?: string;
+  limit?: number;
+}
+
+interface Row {
+  id: string;
+  source: string;
+  state: TaskState;
+  end_reason: EndReason | null;
+  thread_key: string | null;
+  delivery_id: string | null;
+  repo: string | null;
+  issue_number: number | null;
+  title: string | null;
+  model: string | null;
+  request: string;
+  data: string;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  cancel_requested: number;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+function toRecord(row: Row): TaskRecord {
+  return {
+    id: row.id,
+    source: row.source,
+    state: row.state,
+    endReason: row.end_reason ?? undefined,
+    threadKey: row.thread_key ?? undefined,
+    deliveryId: row.delivery_id ?? undefined,
+    repo: row.repo ?? undefined,
+    issueNumber: row.issue_number ?? undefined,
+    title: row.title ?? undefined,
+    model: row.model ?? undefined,
+    request: JSON.parse(row.request),
+    data: JSON.parse(row.data),
+    result: row.result ? JSON.parse(row.result) : undefined,
+    error: row.error ?? undefined,
+    attempts: row.attempts,
+    cancelRequested: row.cancel_requested === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at ?? undefined,
+    finishedAt: row.finished_at ?? undefined,
+  };
+}
+
+const COLUMNS: Record<Exclude<keyof TaskPatch, 'data'>, string> = {
+  state: 'state',
+  endReason: 'end_reason',
+  title: 'title',
+  model: 'model',
+  result: 'result',
+  error: 'error',
+  attempts: 'attempts',
+  cancelRequested: 'cancel_requested',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+};
+
+/** Tasks and their events in the embedded SQLite store. Every method is one short transaction. */
+export class TaskStore {
+  private readonly statements;
+
+  constructor(private readonly db: Db) {
+    this.statements = {
+      insert: db.prepare(
+        `INSERT OR IGNORE INTO tasks (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at, updated_at)
+         VALUES (@id, @source, @state, @threadKey, @deliveryId, @repo, @issueNumber, @title, @model, @request, @data, @now, @now)`,
+      ),
+      get: db.prepare<[string], Row>('SELECT * FROM tasks WHERE id = ?'),
+      byDelivery: db.prepare<[string], Row>('SELECT * FROM tasks WHERE delivery_id = ?'),
+      byThread: db.prepare<[string], Row>('SELECT * FROM tasks WHERE thread_key = ? ORDER BY created_at, rowid'),
+      nextQueued: db.prepare<[], Row>(
+        `SELECT * FROM tasks t WHERE state = 'queued'
+           AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.thread_key = t.thread_key)
+         ORDER BY created_at, rowid LIMIT 1`,
+      ),
+      inState: db.prepare<[string], Row>('SELECT * FROM tasks WHERE state = ? ORDER BY created_at, rowid'),
+      appendEvent: db.prepare('INSERT OR IGNORE INTO events (task_id, seq, type, body) VALUES (?, ?, ?, ?)'),
+      events: db.prepare<[string, number], { body: string }>('SELECT body FROM events WHERE task_id = ? AND seq > ? ORDER BY seq'),
+      lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events WHERE task_id = ?'),
+      countByState: db.prepare<[], { state: TaskState; n: number }>('SELECT state, COUNT(*) AS n FROM tasks GROUP BY state'),
+    };
+  }
+
+  /** Stores a new task; false when a task for the same delivery exists already. */
+  insert(task: NewTask): boolean {
+    const info = this.statements.insert.run({
+      id: task.id,
+      source: task.source,
+      state: task.state,
+      threadKey: task.threadKey ?? null,
+      deliveryId: task.deliveryId ?? null,
+      repo: task.repo ?? null,
+      issueNumber: task.issueNumber ?? null,
+      title: task.title ?? null,
+      model: task.model ?? null,
+      request: JSON.stringify(task.request),
+      data: JSON.stringify(task.data ?? {}),
+      now: new Date().toISOString(),
+    });
+    return info.changes === 1;
+  }
+
+  get<Request = unknown>(id: string): TaskRecord<Request> | undefined {
+    const row = this.statements.get.get(id);
+    return row ? (toRecord(row) as TaskRecord<Request>) : undefined;
+  }
+
+  byDelivery(deliveryId: string): TaskRecord | undefined {
+    const row = this.statements.byDelivery.get(deliveryId);
+    return row ? toRecord(row) : undefined;
+  }
+
+  byThread(threadKey: string): TaskRecord[] {
+    return this.statements.byThread.all(threadKey).map(toRecord);
+  }
+
+  inState(state: TaskState): TaskRecord[] {
+    return this.statements.inState.all(state).map(toRecord);
+  }
+
+  update(id: string, patch: TaskPatch): TaskRecord | undefined {
+    return this.db.transaction(() => {
+      const current = this.statements.get.get(id);
+      if (!current) return undefined;
+      const sets: string[] = ['updated_at = @now'];
+      const params: Record<string, unknown> = { id, now: new Date().toISOString() };
+      for (const [key, column] of Object.entries(COLUMNS) as [keyof typeof COLUMNS, string][]) {
+        if (!(key in patch)) continue;
+        let value = patch[key] as unknown;
+        if (key === 'result' && value !== undefined) value = JSON.stringify(value);
+        if (key === 'cancelRequested') value = value ? 1 : 0;
+        sets.push(`${column} = @${key}`);
+        params[key] = value ?? null;
+      }
+      if (patch.data) {
+        sets.push('data = @data');
+        params.data = JSON.stringify({ ...JSON.parse(current.data), ...patch.data });
+      }
+      this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id`).run(params);
+      return toRecord(this.statements.get.get(id)!);
+    })();
+  }
+
+  /**
+   * Takes the oldest queued task whose thread has nothing running and marks it running, in one
+   * transaction, so two takers never get the same task and a thread never runs twice at once.
+   */
+  claimNext(): TaskRecord | undefined {
+    return this.db.transaction(() => {
+      const row = this.statements.nextQueued.get();
+      if (!row) return undefined;
+      const now = new Date().toISOString();
+      this.db
+        .prepare("UPDATE tasks SET state = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now WHERE id = @id")
+        .run({ id: row.id, now });
+      return toRecord(this.statements.get.get(row.id)!);
+    })();
+  }
+
+  list(filter: TaskFilter = {}): TaskRecord[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: filter.limit ?? 100 };
+    if (filter.state) {
+      where.push('state = @state');
+      params.state = filter.state;
+    }
+    if (filter.source) {
+      where.push('source = @source');
+      params.source = filter.source;
+    }
+    if (filter.repo) {
+      where.push('repo = @repo');
+      params.repo = filter.repo;
+    }
+    const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
+    return this.db.prepare<Record<string, unknown>, Row>(sql).all(params).map(toRecord);
+  }
+
+  countByState(): Record<string, number> {
+    return Object.fromEntries(this.statements.countByState.all().map((row) => [row.state, row.n]));
+  }
+
+  appendEvent(event: RunEvent): void {
+    this.statements.appendEvent.run(event.taskId, event.seq, event.type, JSON.stringify(event));
+  }
+
+  events(taskId: string, afterSeq = -1): RunEvent[] {
+    return this.statements.events.all(taskId, afterSeq).map((row) => JSON.parse(row.body) as RunEvent);
+  }
+
+  /** The next sequence number for a task's events (runs that are retried go on numbering). */
+  nextSeq(taskId: string): number {
+    const row = this.statements.lastSeq.get(taskId);
+    return row?.seq === null || row?.seq === undefined ? 0 : row.seq + 1;
+  }
+}
