@@ -1,0 +1,10 @@
+export { git, gitEnv, withAuth, redact, stripCredentials, GitError, HARDENED_CONFIG } from './git.js';
+export type { GitOptions, GitResult } from './git.js';
+export { snapshotTree, diffTrees, createGitChangeTracker, parseNameStatus } from './snapshot.js';
+export type { TreeChanges } from './snapshot.js';
+export { MirrorCache, mirrorKey, MIRROR_REFSPEC } from './mirror-cache.js';
+export type { FetchedMirror, SyncOptions } from './mirror-cache.js';
+export { PreparedWorkspace, commitMessage } from './worktree.js';
+export type { CommitOptions, Person, PushResult, RebaseResult } from './worktree.js';
+export { WorkspaceManager } from './workspace-manager.js';
+export type { PrepareOptions } from './workspace-manager.js';
