@@ -14,6 +14,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import { AutocoderError } from '../engine/errors.js';
+import { createRedactor } from '../util/redact.js';
 import type { ChatMessage, LlmCallbacks, LlmClient, LlmRequest, LlmResponse, ToolSpec } from '../engine/llm.js';
 import { classifyFailure, exhaustedError, IdleTimeoutError, StreamBrokenError } from './openai-errors.js';
 import { StreamAssembler } from './stream-assembler.js';
@@ -235,8 +236,7 @@ function errorText(error: unknown): string {
 }
 
 function redactText(text: string, secret: string): string {
-  // A very short "key" (a local server's placeholder) would blank out ordinary words.
-  return secret.length >= 6 ? text.split(secret).join('***') : text;
+  return createRedactor([secret])(text);
 }
 
 /** Servers sometimes echo what they were sent; the key must not reach a log or a comment. */

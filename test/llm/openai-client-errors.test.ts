@@ -119,7 +119,7 @@ describe('openai client: errors that are not retried', () => {
     ]);
     const error = await expectError(client.complete(request()), 'llm_auth');
     expect(error.message).toMatch(/refused the API key .*— check OPENAI_API_KEY$/);
-    expect(error.message).toContain('***');
+    expect(error.message).toContain('[REDACTED]');
     expect(llm.requests).toHaveLength(1);
   });
 
