@@ -1,0 +1,374 @@
+import { describeToolCall } from '../engine/describe.js';
+import type { FileChange, RunEvent, Usage } from '../engine/events.js';
+import type { Redactor } from '../util/redact.js';
+import { truncateEnd, truncateMiddle } from '../util/text.js';
+import { neutraliseMarkdown } from './sanitize.js';
+
+/**
+ * Pure rendering of what autocoder publishes on GitHub: `input -> string`, no I/O. Every input
+ * carries the redactor, and every output passes through it, so a secret never reaches GitHub
+ * whichever way it got into a summary, a log or a test's output.
+ */
+
+/** GitHub refuses bodies over 65,536 characters; keep a margin. */
+export const MAX_BODY_CHARS = 65_000;
+export const DEFAULT_LOG_CHARS = 40_000;
+const MAX_TEST_OUTPUT_CHARS = 8_000;
+const MAX_FILES_LISTED = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Markers: hidden state in bodies, read back by the "ensure" operations.
+
+/** `<!-- autocoder:pr issue=12 -->`. Values are URI-encoded so none can end the comment. */
+export function renderMarker(kind: string, attributes: Record<string, string | number>): string {
+  const attrs = Object.entries(attributes).map(([k, v]) => ` ${k}=${encodeURIComponent(String(v))}`);
+  return `<!-- autocoder:${kind}${attrs.join('')} -->`;
+}
+
+/** The attributes of the first `kind` marker in a body, or undefined when it has none. */
+export function parseMarker(body: string | null | undefined, kind: string): Record<string, string> | undefined {
+  if (!body) return undefined;
+  const escapedKind = kind.replace(/[^a-z0-9-]/gi, '');
+  const match = new RegExp(`<!--\\s*autocoder:${escapedKind}((?:\\s+[\\w-]+=[^\\s>]*)*)\\s*-->`).exec(body);
+  if (!match) return undefined;
+  const attributes: Record<string, string> = {};
+  for (const [, key, value] of match[1].matchAll(/([\w-]+)=([^\s>]*)/g)) {
+    try {
+      attributes[key] = decodeURIComponent(value);
+    } catch {
+      attributes[key] = value;
+    }
+  }
+  return attributes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+/** `850ms`, `42s`, `2m 5s`, `1h 3m`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+const number = (n: number) => n.toLocaleString('en-US');
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function firstLine(text: string, max: number): string {
+  return oneLine(text.split('\n').find((line) => line.trim()) ?? '', max);
+}
+
+/** An inline code span that holds any text, backticks included. */
+function code(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  const pad = longest > 0 || flat.startsWith(' ') ? ' ' : '';
+  return `${ticks}${pad}${flat}${pad}${ticks}`;
+}
+
+/** A fenced block that its content cannot close early. */
+function fenced(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/^ {0,3}(`{3,})/gm)].map((m) => m[1].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${text.replace(/\n+$/, '')}\n${fence}`;
+}
+
+function details(summary: string, content: string): string {
+  return `<details><summary>${summary}</summary>\n\n${fenced(content)}\n\n</details>`;
+}
+
+/** Keeps the first and last lines, cutting the middle with a marker, within `maxChars`. */
+export function cutLines(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const lines = text.split('\n');
+  const marker = (n: number) => `[... ${n} lines cut ...]`;
+  const budget = maxChars - marker(lines.length).length - 2;
+  if (budget <= 0) return truncateMiddle(text, maxChars);
+  const head: string[] = [];
+  const tail: string[] = [];
+  let used = 0;
+  let i = 0;
+  let j = lines.length - 1;
+  // Alternate, so a cut log shows how the run began and how it ended.
+  while (i <= j) {
+    const takeHead = head.length <= tail.length;
+    const line = takeHead ? lines[i] : lines[j];
+    if (used + line.length + 1 > budget) break;
+    used += line.length + 1;
+    if (takeHead) head.push(lines[i++]);
+    else tail.unshift(lines[j--]);
+  }
+  if (head.length + tail.length === 0) return truncateMiddle(text, maxChars);
+  const cut = lines.length - head.length - tail.length;
+  return [...head, marker(cut), ...tail].join('\n');
+}
+
+/** A cut through a code block would turn the rest of the body into code: close it. */
+function closeFences(markdown: string): string {
+  let open: string | undefined;
+  for (const line of markdown.split('\n')) {
+    const match = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (!match) continue;
+    if (!open) open = match[1];
+    else if (match[1][0] === open[0] && match[1].length >= open.length) open = undefined;
+  }
+  return open ? `${markdown}\n${open}` : markdown;
+}
+
+/** Keeps the end (where a test run says what failed), with a marker for what was cut. */
+function keepEnd(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const cut = text.length - maxChars;
+  return `[... ${number(cut)} characters cut ...]\n${text.slice(cut)}`;
+}
+
+/** The final guard: redacted, and never over GitHub's limit whatever the inputs were. */
+function finish(text: string, redact: Redactor, maxChars: number): string {
+  const out = redact(text);
+  return out.length <= maxChars ? out : `${out.slice(0, maxChars - 40)}\n\n[... body cut at the size limit ...]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run log.
+
+export interface RunLogOptions {
+  maxChars?: number;
+  redact: Redactor;
+}
+
+function toolResultSuffix(event: Extract<RunEvent, { type: 'tool_result' }>): string {
+  if (event.name === 'run_command') {
+    if (typeof event.exitCode === 'number') return ` → exit ${event.exitCode}`;
+    return ` → ${event.ok ? 'done' : firstLine(event.output, 100) || 'no exit code'}`;
+  }
+  return event.ok ? '' : ` → error: ${firstLine(event.output, 100)}`;
+}
+
+/**
+ * The run for people, as plain text (it is shown in a code block): one line per tool call with
+ * its outcome, shortened model text, retries, errors, and the end. Too long, it keeps the
+ * beginning and the end.
+ */
+export function renderRunLog(events: readonly RunEvent[], options: RunLogOptions): string {
+  const lines: string[] = [];
+  const callLine = new Map<string, number>();
+  for (const event of events) {
+    switch (event.type) {
+      case 'started':
+        lines.push(`▶ model ${event.model} · up to ${event.maxSteps} steps${event.resumed ? ` · continuing session ${event.sessionId}` : ''}`);
+        break;
+      case 'model_text':
+        if (event.text.trim()) lines.push(`💬 ${oneLine(event.text, 200)}`);
+        break;
+      case 'tool_call':
+        callLine.set(event.callId, lines.length);
+        lines.push(`▸ ${describeToolCall(event.name, event.args)}`);
+        break;
+      case 'tool_result': {
+        const at = callLine.get(event.callId);
+        const suffix = toolResultSuffix(event);
+        if (at !== undefined) lines[at] += suffix;
+        else if (suffix) lines.push(`▸ ${event.name}${suffix}`);
+        break;
+      }
+      case 'retry':
+        lines.push(`↻ retry ${event.attempt} in ${formatDuration(event.delayMs)}: ${oneLine(event.reason, 200)}`);
+        break;
+      case 'compacted':
+        lines.push(`⋯ compacted ${event.messages} messages (${number(event.removedChars)} characters) to fit the context window`);
+        break;
+      case 'error':
+        lines.push(`✖ ${event.code}: ${oneLine(event.message, 300)}`);
+        break;
+      case 'finished': {
+        const files = event.changedFiles.length;
+        lines.push(
+          `■ ${event.reason} after ${event.steps} step${event.steps === 1 ? '' : 's'} · ${files} file${files === 1 ? '' : 's'} changed · ` +
+            `${number(event.usage.totalTokens)} tokens · ${formatDuration(event.durationMs)}`,
+        );
+        break;
+      }
+      default:
+        // `step`, `usage` and `file_changed` are in the lines above or in the body already.
+        break;
+    }
+  }
+  // Redact before cutting: a cut must not split a secret into pieces no rule recognises.
+  return cutLines(options.redact(lines.join('\n')), options.maxChars ?? DEFAULT_LOG_CHARS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The progress comment.
+
+export type ProgressPhase = 'queued' | 'preparing' | 'working' | 'testing' | 'done' | 'failed' | 'cancelled' | 'no_changes';
+
+export interface ProgressState {
+  phase: ProgressPhase;
+  runId: string;
+  step?: number;
+  maxSteps?: number;
+  /** What the agent does now, e.g. `run_command \`npm test\``. */
+  currentAction?: string;
+  pullRequestUrl?: string;
+  /** Why the run ended this way, in a sentence. */
+  reason?: string;
+  error?: string | { code: string; message: string };
+  /** The rendered run log (`renderRunLog`). */
+  log?: string;
+  /** 1 = next to start. */
+  queuePosition?: number;
+  redact: Redactor;
+}
+
+const ACTIVE: ReadonlySet<ProgressPhase> = new Set(['queued', 'preparing', 'working', 'testing']);
+
+function link(url: string): string {
+  return /^https?:\/\/[^\s<>()]+$/.test(url) ? url : code(url);
+}
+
+function headline(state: ProgressState): string {
+  switch (state.phase) {
+    case 'queued':
+      return `⏳ **Queued**${state.queuePosition ? ` — position ${state.queuePosition} in the queue` : ''}`;
+    case 'preparing':
+      return '📦 **Preparing** the working tree…';
+    case 'working': {
+      const step = state.step ? ` — step ${state.step}${state.maxSteps ? ` of ${state.maxSteps}` : ''}` : '';
+      return `🛠️ **Working**${step}`;
+    }
+    case 'testing':
+      return '🧪 **Running the tests**…';
+    case 'done':
+      return `✅ **Done**${state.pullRequestUrl ? ` — pull request: ${link(state.pullRequestUrl)}` : ''}`;
+    case 'failed':
+      return '❌ **The run failed**';
+    case 'cancelled':
+      return '🛑 **Cancelled**';
+    case 'no_changes':
+      return '➖ **Finished without changes**, so no pull request was opened';
+  }
+}
+
+/**
+ * The one comment a run keeps up to date on its issue or pull request. The marker at the top
+ * lets the run find its comment again after a restart.
+ */
+export function renderProgressComment(state: ProgressState): string {
+  const parts = [renderMarker('progress', { run: state.runId }), headline(state)];
+  if (state.phase === 'working' && state.currentAction) parts.push(`Now: ${neutraliseMarkdown(oneLine(state.currentAction, 200))}`);
+  if (state.reason) parts.push(neutraliseMarkdown(state.reason.trim()));
+  if (state.error) {
+    const error = typeof state.error === 'string' ? state.error : `${state.error.code}: ${state.error.message}`;
+    parts.push(`> ${neutraliseMarkdown(oneLine(error, 1000))}`);
+  }
+  const hint = ACTIVE.has(state.phase)
+    ? ' · comment `/autocoder cancel` to stop it'
+    : state.phase === 'failed' || state.phase === 'cancelled'
+      ? ' · comment `/autocoder retry` to run it again'
+      : '';
+  const footer = `<sub>run ${code(state.runId)}${hint}</sub>`;
+
+  const without = [...parts, footer].join('\n\n');
+  if (state.log?.trim()) {
+    const redacted = state.redact(state.log);
+    const budget = MAX_BODY_CHARS - without.length - 200;
+    const log = details('Run log', budget > 500 ? cutLines(redacted, budget) : '[run log left out: too long]');
+    return finish([...parts, log, footer].join('\n\n'), state.redact, MAX_BODY_CHARS);
+  }
+  return finish(without, state.redact, MAX_BODY_CHARS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pull-request body (CONTRACT §4.5).
+
+export interface TestResult {
+  command: string;
+  /** Null when the command did not finish (time limit, killed). */
+  exitCode: number | null;
+  output: string;
+}
+
+export interface PullRequestBodyInput {
+  summary: string;
+  issueNumber: number;
+  changedFiles: readonly FileChange[];
+  test?: TestResult;
+  model: string;
+  usage: Usage;
+  durationMs: number;
+  /** The rendered run log (`renderRunLog`). */
+  log: string;
+  runId: string;
+  /** Set when the run stopped early (budget, time): says so at the top. */
+  incomplete?: string;
+  redact: Redactor;
+}
+
+function renderFiles(files: readonly FileChange[]): string {
+  if (files.length === 0) return '### Changed files\n\n_none_';
+  const shown = files.slice(0, MAX_FILES_LISTED).map((f) => `- ${code(f.path)} (${f.change})`);
+  if (files.length > shown.length) shown.push(`- … and ${files.length - shown.length} more`);
+  return `### Changed files (${files.length})\n\n${shown.join('\n')}`;
+}
+
+function renderTest(test: TestResult, output: string): string {
+  const verdict =
+    test.exitCode === 0
+      ? `✅ ${code(test.command)} passed`
+      : test.exitCode === null
+        ? `❌ ${code(test.command)} did not finish (time limit or killed)`
+        : `❌ ${code(test.command)} failed (exit ${test.exitCode})`;
+  return `### Tests\n\n${verdict}${output.trim() ? `\n\n${details('Test output', output)}` : ''}`;
+}
+
+export function renderPullRequestBody(input: PullRequestBodyInput): string {
+  const { redact } = input;
+  const summary = neutraliseMarkdown(redact(input.summary)).trim() || '_The agent wrote no summary._';
+  const testOutput = input.test ? keepEnd(redact(input.test.output), MAX_TEST_OUTPUT_CHARS) : '';
+  const log = redact(input.log);
+  const u = input.usage;
+  const footer =
+    `<sub>Model ${code(input.model)} · ${number(u.totalTokens)} tokens (${number(u.promptTokens)} prompt, ` +
+    `${number(u.completionTokens)} completion) · ${formatDuration(input.durationMs)} · run ${code(input.runId)}</sub>`;
+
+  const build = (parts: { summary: string; testOutput: string; log: string }) => {
+    const sections = [renderMarker('pr', { issue: input.issueNumber })];
+    if (input.incomplete?.trim()) {
+      const lines = neutraliseMarkdown(input.incomplete.trim()).split('\n');
+      sections.push(`> [!WARNING]\n> **Incomplete:** ${lines.join('\n> ')}`);
+    }
+    sections.push(parts.summary, `Fixes #${input.issueNumber}`, renderFiles(input.changedFiles));
+    if (input.test) sections.push(renderTest(input.test, parts.testOutput));
+    sections.push(footer, details('Run log', parts.log || '(empty)'));
+    return sections.join('\n\n');
+  };
+
+  // Over the limit, cut the log first, then the test output, then the summary.
+  let parts = { summary, testOutput, log };
+  let body = build(parts);
+  if (body.length > MAX_BODY_CHARS) {
+    const logBudget = MAX_BODY_CHARS - build({ ...parts, log: '' }).length - 100;
+    parts = { ...parts, log: logBudget > 500 ? cutLines(log, logBudget) : '[run log left out: the body is at the size limit]' };
+    body = build(parts);
+  }
+  if (body.length > MAX_BODY_CHARS) {
+    const testBudget = MAX_BODY_CHARS - build({ ...parts, testOutput: '' }).length - 200;
+    parts = { ...parts, testOutput: keepEnd(testOutput, Math.max(0, testBudget)) };
+    body = build(parts);
+  }
+  if (body.length > MAX_BODY_CHARS) {
+    const summaryBudget = MAX_BODY_CHARS - build({ ...parts, summary: '' }).length - 100;
+    parts = { ...parts, summary: closeFences(truncateEnd(summary, Math.max(0, summaryBudget))) };
+    body = build(parts);
+  }
+  return finish(body, redact, MAX_BODY_CHARS);
+}
