@@ -51,7 +51,10 @@ export function createOpenAiClient(options: OpenAiClientOptions): LlmClient {
   const baseURL = (options.baseURL || DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
   if (!apiKey) {
     // Local servers ignore the key, but the SDK (and OpenAI) need one: say which key to set.
-    throw new AutocoderError('missing_api_key', 'no API key for the model endpoint — set OPENAI_API_KEY (any value for a local server)');
+    throw new AutocoderError(
+      'missing_api_key',
+      "OPENAI_API_KEY is not set. Set it to your provider's API key (any value works for a local server such as Ollama or vLLM), and OPENAI_BASE_URL to the endpoint when it is not OpenAI.",
+    );
   }
   const sdk = new OpenAI({
     apiKey,

@@ -37,13 +37,6 @@ export type LocalRunResult = Omit<AgentResult, 'messages'> & { taskId: string; e
 export const DEFAULT_MAX_STEPS = 40;
 export const DEFAULT_MAX_MINUTES = 30;
 
-function missingKey(): AutocoderError {
-  return new AutocoderError(
-    'missing_api_key',
-    'OPENAI_API_KEY is not set. Set it to your provider\'s API key (any value works for a local server such as Ollama or vLLM), and OPENAI_BASE_URL to the endpoint when it is not OpenAI.',
-  );
-}
-
 /**
  * One run of the engine on a local working tree, with its conversation kept in the session
  * store: what the CLI and the SDK both call.
@@ -59,8 +52,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     throw new AutocoderError('config_invalid', `max steps must be a positive whole number, got ${options.maxSteps}`);
   }
 
-  if (!options.llm && !options.apiKey) throw missingKey();
-  const llm = options.llm ?? createOpenAiClient({ apiKey: options.apiKey!, baseURL: options.baseURL });
+  const llm = options.llm ?? createOpenAiClient({ apiKey: options.apiKey ?? '', baseURL: options.baseURL });
 
   let session = options.session ? await options.sessions.getSession(options.session) : undefined;
   if (!session && options.continueLatest) {

@@ -50,9 +50,10 @@ export function createAutocoderApp(env: AppEnv, log: Logger, secrets: ReturnType
 
   const appFn = (app: Probot, options: { addHandler?: (handler: (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>) => void }) => {
     const getOctokit = async (installationId: number) => (await app.auth(installationId)) as unknown as Octokit;
-    const identity = createIdentity(async () => (await app.auth()) as unknown as Octokit);
+    const getAppOctokit = async () => (await app.auth()) as unknown as Octokit;
+    const identity = createIdentity(getAppOctokit);
     const runner = createGithubRunner({
-      store, sessions, workspaces, llm, getOctokit, identity,
+      store, sessions, workspaces, llm, getOctokit, getAppOctokit, identity,
       redact: secrets.redact,
       addSecret: secrets.add,
       commandEnv: buildCommandEnv(process.env),

@@ -60,12 +60,12 @@ export interface GitServer {
 
 const IDENTITY = { name: 'Server Person', email: 'server@example.com' };
 
-function basicUser(header: string | undefined, token: string): string | undefined {
+function basicUser(header: string | undefined, accepts: (token: string) => boolean): string | undefined {
   const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
   if (!match) return undefined;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0 || decoded.slice(colon + 1) !== token) return undefined;
+  if (colon < 0 || !accepts(decoded.slice(colon + 1))) return undefined;
   return decoded.slice(0, colon) || 'anonymous';
 }
 
@@ -99,7 +99,14 @@ function parseCgi(output: Buffer): { status: number; headers: [string, string][]
   return { status, headers, body: output.subarray(end + sep) };
 }
 
-export async function startGitServer(options: { root?: string; token: string }): Promise<GitServer> {
+export interface GitServerOptions {
+  root?: string;
+  /** The one token accepted, or a check (e.g. the GitHub emulator's installation tokens). */
+  token: string | ((token: string) => boolean);
+}
+
+export async function startGitServer(options: GitServerOptions): Promise<GitServer> {
+  const accepts = typeof options.token === 'string' ? (t: string) => t === options.token : options.token;
   const root = options.root ?? (await makeTempDir('autocoder-git-server-'));
   const ownsRoot = options.root === undefined;
   const scratch = await mkdtemp(join(tmpdir(), 'autocoder-cgi-'));
@@ -111,7 +118,7 @@ export async function startGitServer(options: { root?: string; token: string }):
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const record: GitServerRequest = { method: req.method ?? 'GET', url: req.url ?? '/' };
     requests.push(record);
-    const user = basicUser(req.headers.authorization, options.token);
+    const user = basicUser(req.headers.authorization, accepts);
     if (!user) {
       record.status = 401;
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"', 'Content-Type': 'text/plain' });

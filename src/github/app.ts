@@ -1,0 +1,191 @@
+import type { Context, Probot } from 'probot';
+import type { Logger } from 'pino';
+import { newId } from '../util/ids.js';
+import type { TaskStore } from '../store/tasks.js';
+import { parseCommand } from './command.js';
+import { parseMarker } from './render.js';
+import { REPO_CONFIG_DEFAULTS } from './repo-config.js';
+import { threadKey, type Trigger } from './trigger.js';
+
+export interface GithubAppDeps {
+  store: TaskStore;
+  /** Takes stored triggers further, in the background (permission, configuration, queue). */
+  intake: {
+    process(taskId: string): void;
+    /** Whether a label is the repository's autocoder label: known (true/false) or to be looked up. */
+    labelMatches(trigger: Trigger): boolean | undefined;
+    checkLabel(trigger: Trigger): Promise<boolean>;
+  };
+  log: Logger;
+}
+
+type RepoPayload = {
+  owner: { login: string };
+  name: string;
+  clone_url: string;
+  default_branch: string;
+  private: boolean;
+};
+
+function repoOf(repository: RepoPayload): Trigger['repo'] {
+  return {
+    owner: repository.owner.login,
+    name: repository.name,
+    cloneUrl: repository.clone_url,
+    defaultBranch: repository.default_branch,
+    private: repository.private,
+  };
+}
+
+function senderOf(sender: { login: string; id: number; type: string }): Trigger['sender'] {
+  return { login: sender.login, id: sender.id, type: sender.type };
+}
+
+/** The issue a pull request works on: from autocoder's hidden marker in its body. */
+function issueOfPullRequest(body: string | null | undefined, prNumber: number): number {
+  const marker = parseMarker(body ?? '', 'pr');
+  const issue = Number(marker?.issue);
+  return Number.isInteger(issue) && issue > 0 ? issue : prNumber;
+}
+
+/**
+ * The webhook handlers. They only decide whether a delivery is for autocoder, store it, and
+ * hand it to the intake; every API call happens after GitHub has its answer.
+ */
+export function createGithubApp(deps: GithubAppDeps) {
+  const { store, intake } = deps;
+
+  /** Stores the trigger once per delivery and starts the intake; redeliveries are ignored. */
+  function accept(context: Context, trigger: Trigger, issueNumber: number): void {
+    const log = deps.log.child({ delivery: trigger.deliveryId, repo: `${trigger.repo.owner}/${trigger.repo.name}`, issue: issueNumber });
+    const id = newId('run');
+    const inserted = store.insert({
+      id,
+      source: 'github',
+      state: 'received',
+      threadKey: threadKey(trigger.repo.owner, trigger.repo.name, issueNumber),
+      deliveryId: trigger.deliveryId,
+      repo: `${trigger.repo.owner}/${trigger.repo.name}`,
+      issueNumber,
+      title: trigger.title,
+      request: trigger,
+    });
+    if (!inserted) {
+      log.info('delivery seen before; ignored');
+      return;
+    }
+    log.info({ taskId: id, event: trigger.event }, 'trigger accepted');
+    intake.process(id);
+  }
+
+  return (app: Probot): void => {
+    app.on('issues.labeled', async (context) => {
+      const { payload } = context;
+      if (context.isBot || !payload.label || payload.issue.pull_request) return;
+      const trigger: Trigger = {
+        event: 'issues.labeled',
+        deliveryId: context.id,
+        installationId: payload.installation!.id,
+        repo: repoOf(payload.repository),
+        number: payload.issue.number,
+        isPullRequest: false,
+        title: payload.issue.title,
+        body: payload.issue.body ?? '',
+        label: payload.label.name,
+        sender: senderOf(payload.sender),
+      };
+      const known = trigger.label === REPO_CONFIG_DEFAULTS.label || intake.labelMatches(trigger);
+      if (known) {
+        accept(context, trigger, payload.issue.number);
+      } else if (known === undefined) {
+        // Another label on a repository whose configuration is not known yet: look it up after answering.
+        void intake.checkLabel(trigger).then((matches) => {
+          if (matches) accept(context, trigger, payload.issue.number);
+        });
+      }
+    });
+
+    app.on('issue_comment.created', async (context) => {
+      const { payload } = context;
+      if (context.isBot || payload.comment.user?.type === 'Bot') return;
+      if (!parseCommand(payload.comment.body)) return;
+      const isPullRequest = Boolean(payload.issue.pull_request);
+      const trigger: Trigger = {
+        event: 'issue_comment.created',
+        deliveryId: context.id,
+        installationId: payload.installation!.id,
+        repo: repoOf(payload.repository),
+        number: payload.issue.number,
+        isPullRequest,
+        title: payload.issue.title,
+        body: payload.issue.body ?? '',
+        sender: senderOf(payload.sender),
+        commandText: payload.comment.body,
+        comment: { id: payload.comment.id, kind: 'issue_comment' },
+      };
+      const issue = isPullRequest ? issueOfPullRequest(payload.issue.body, payload.issue.number) : payload.issue.number;
+      accept(context, trigger, issue);
+    });
+
+    app.on('pull_request_review_comment.created', async (context) => {
+      const { payload } = context;
+      if (context.isBot || payload.comment.user?.type === 'Bot') return;
+      if (!parseCommand(payload.comment.body)) return;
+      const pr = payload.pull_request;
+      const trigger: Trigger = {
+        event: 'pull_request_review_comment.created',
+        deliveryId: context.id,
+        installationId: payload.installation!.id,
+        repo: repoOf(payload.repository),
+        number: pr.number,
+        isPullRequest: true,
+        title: pr.title,
+        body: pr.body ?? '',
+        sender: senderOf(payload.sender),
+        commandText: payload.comment.body,
+        comment: {
+          id: payload.comment.id,
+          kind: 'review_comment',
+          path: payload.comment.path,
+          line: payload.comment.line ?? payload.comment.original_line ?? null,
+          diffHunk: payload.comment.diff_hunk,
+        },
+        pullRequest: {
+          headRef: pr.head.ref,
+          headRepoFullName: pr.head.repo?.full_name,
+          baseRef: pr.base.ref,
+          body: pr.body ?? '',
+          userLogin: pr.user?.login,
+        },
+      };
+      accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
+    });
+
+    app.on('pull_request_review.submitted', async (context) => {
+      const { payload } = context;
+      if (context.isBot || !payload.review.body || !parseCommand(payload.review.body)) return;
+      const pr = payload.pull_request;
+      const trigger: Trigger = {
+        event: 'pull_request_review.submitted',
+        deliveryId: context.id,
+        installationId: payload.installation!.id,
+        repo: repoOf(payload.repository),
+        number: pr.number,
+        isPullRequest: true,
+        title: pr.title,
+        body: pr.body ?? '',
+        sender: senderOf(payload.sender),
+        commandText: payload.review.body,
+        comment: { id: payload.review.id, kind: 'review' },
+        pullRequest: {
+          headRef: pr.head.ref,
+          headRepoFullName: pr.head.repo?.full_name,
+          baseRef: pr.base.ref,
+          body: pr.body ?? '',
+          userLogin: pr.user?.login,
+        },
+      };
+      accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
+    });
+  };
+}

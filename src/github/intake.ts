@@ -1,0 +1,314 @@
+import type { Logger } from 'pino';
+import type { TaskRecord, TaskStore } from '../store/tasks.js';
+import { ACTIVE_STATES } from '../store/tasks.js';
+import type { Redactor } from '../util/redact.js';
+import { helpText, parseCommand, type Command } from './command.js';
+import { canWrite, type GetOctokit, type Octokit } from './octokit.js';
+import { renderProgressComment } from './render.js';
+import { parseRepoConfig, renderConfigError, REPO_CONFIG_DEFAULTS, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
+import { branchForIssue, type GithubRun, type Trigger } from './trigger.js';
+
+export interface IntakeDeps {
+  store: TaskStore;
+  getOctokit: GetOctokit;
+  /** A queued task is ready: start it when a slot is free. */
+  notifyQueue: () => void;
+  /** Stops a running task; returns false when it does not run in this process. */
+  abortTask: (taskId: string) => boolean;
+  defaultModel: string;
+  redact: Redactor;
+  log: Logger;
+}
+
+type ConfigOutcome = { ok: true; config: RepoConfig } | { ok: false; errors: string[] };
+
+/** Probot's config plugin, as `context.config()` uses it: the file from the default branch only. */
+async function loadConfig(octokit: Octokit, trigger: Trigger, defaultModel: string): Promise<ConfigOutcome> {
+  let raw: unknown;
+  try {
+    const { config } = await octokit.config.get({ owner: trigger.repo.owner, repo: trigger.repo.name, path: REPO_CONFIG_PATH });
+    raw = config;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, errors: [`the file could not be read: ${message}`] };
+  }
+  const isEmpty = raw === null || raw === undefined || (typeof raw === 'object' && Object.keys(raw as object).length === 0);
+  return parseRepoConfig(isEmpty ? {} : raw, { model: defaultModel });
+}
+
+function describeState(task: TaskRecord): string {
+  const progress = task.data.progress as { phase?: string; step?: number; currentAction?: string } | undefined;
+  switch (task.state) {
+    case 'received':
+    case 'queued':
+      return `run \`${task.id}\` is queued`;
+    case 'running':
+      return `run \`${task.id}\` is running${progress?.step ? ` (step ${progress.step}${progress.currentAction ? `: ${progress.currentAction}` : ''})` : ''}`;
+    case 'finished':
+      return `the last run \`${task.id}\` ended: ${task.endReason}${task.data.pullRequestUrl ? ` — ${task.data.pullRequestUrl}` : ''}`;
+    default:
+      return `the last request \`${task.id}\` was ${task.state}`;
+  }
+}
+
+/**
+ * The first background step for every stored trigger: the permission gate, the repository's
+ * configuration, the commands that need no run (help, status, cancel), the 👀 reaction and the
+ * progress comment; then the run is queued.
+ */
+export function createIntake(deps: IntakeDeps) {
+  const { store, log } = deps;
+  const inFlight = new Set<string>();
+  const pending = new Set<Promise<void>>();
+  const knownLabels = new Map<string, string>();
+
+  async function reply(octokit: Octokit, trigger: Trigger, body: string): Promise<void> {
+    await octokit.rest.issues.createComment({
+      owner: trigger.repo.owner,
+      repo: trigger.repo.name,
+      issue_number: trigger.number,
+      body: deps.redact(body),
+    });
+  }
+
+  async function react(octokit: Octokit, trigger: Trigger): Promise<void> {
+    const repo = { owner: trigger.repo.owner, repo: trigger.repo.name, content: 'eyes' as const };
+    const comment = trigger.comment;
+    if (comment?.kind === 'issue_comment') {
+      await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: comment.id });
+    } else if (comment?.kind === 'review_comment') {
+      await octokit.rest.reactions.createForPullRequestReviewComment({ ...repo, comment_id: comment.id });
+    } else {
+      // Labels and reviews: reviews cannot carry reactions, so the issue or pull request does.
+      await octokit.rest.reactions.createForIssue({ ...repo, issue_number: trigger.number });
+    }
+  }
+
+  function finishCommand(task: TaskRecord, state: 'done' | 'rejected', note?: string): void {
+    store.update(task.id, { state, finishedAt: new Date().toISOString(), ...(note ? { error: note } : {}) });
+  }
+
+  /** The thread's tasks other than this one, newest last. */
+  function others(task: TaskRecord): TaskRecord[] {
+    return task.threadKey ? store.byThread(task.threadKey).filter((t) => t.id !== task.id) : [];
+  }
+
+  async function cancelThread(octokit: Octokit, task: TaskRecord, trigger: Trigger): Promise<void> {
+    const active = others(task).filter((t) => ACTIVE_STATES.includes(t.state) && t.data.run);
+    if (active.length === 0) {
+      await reply(octokit, trigger, 'There is no queued or running autocoder run here to cancel.');
+      return;
+    }
+    for (const target of active) {
+      store.update(target.id, { cancelRequested: true });
+      if (target.state === 'running' && deps.abortTask(target.id)) continue;
+      if (target.state !== 'running') {
+        // A queued run never started: it ends here, and its progress comment says so.
+        store.update(target.id, { state: 'finished', endReason: 'cancelled', finishedAt: new Date().toISOString() });
+        const commentId = target.data.progressCommentId as number | undefined;
+        if (commentId) {
+          await octokit.rest.issues.updateComment({
+            owner: trigger.repo.owner,
+            repo: trigger.repo.name,
+            comment_id: commentId,
+            body: renderProgressComment({ phase: 'cancelled', runId: target.id, reason: `Cancelled by @${trigger.sender.login} before it started.`, redact: deps.redact }),
+          });
+        }
+      }
+    }
+    await reply(octokit, trigger, `Cancelling ${active.map((t) => `\`${t.id}\``).join(', ')} as @${trigger.sender.login} asked.`);
+  }
+
+  /** Works out what run a trigger asks for, or answers why there is none. */
+  async function planRun(
+    octokit: Octokit,
+    task: TaskRecord,
+    trigger: Trigger,
+    command: Extract<Command, { kind: 'run' | 'plan' }>,
+    config: RepoConfig,
+  ): Promise<GithubRun | undefined> {
+    const issueNumber = task.issueNumber ?? trigger.number;
+    const base = {
+      trigger,
+      issueNumber,
+      instructions: command.instructions,
+      reviewComments: [] as GithubRun['reviewComments'],
+      progressNumber: trigger.number,
+      config: config as unknown as Record<string, unknown>,
+    };
+    if (!trigger.isPullRequest) {
+      return { ...base, mode: command.kind === 'plan' ? 'plan' : 'run', branch: branchForIssue(issueNumber) };
+    }
+    // On a pull request: autocoder revises only the ones it opened, on their own branch.
+    let pr = trigger.pullRequest;
+    if (!pr) {
+      const { data } = await octokit.rest.pulls.get({ owner: trigger.repo.owner, repo: trigger.repo.name, pull_number: trigger.number });
+      pr = { headRef: data.head.ref, headRepoFullName: data.head.repo?.full_name, baseRef: data.base.ref, body: data.body ?? '', userLogin: data.user?.login };
+    }
+    const sameRepo = !pr.headRepoFullName || pr.headRepoFullName.toLowerCase() === `${trigger.repo.owner}/${trigger.repo.name}`.toLowerCase();
+    if (!pr.headRef.startsWith('autocoder/') || !sameRepo) {
+      await reply(octokit, trigger, 'autocoder only revises pull requests it opened. To have it work on something here, open an issue and label it, or comment `/autocoder` there.');
+      return undefined;
+    }
+    if (trigger.comment?.kind === 'review_comment') {
+      base.reviewComments = [{ path: trigger.comment.path ?? '', line: trigger.comment.line, diffHunk: trigger.comment.diffHunk, body: trigger.commandText ?? '' }];
+    } else if (trigger.comment?.kind === 'review') {
+      const comments = await octokit.paginate(octokit.rest.pulls.listCommentsForReview, {
+        owner: trigger.repo.owner,
+        repo: trigger.repo.name,
+        pull_number: trigger.number,
+        review_id: trigger.comment.id,
+        per_page: 100,
+      });
+      base.reviewComments = comments.map((c) => ({ path: c.path, line: (c as { line?: number | null }).line ?? c.original_position ?? null, diffHunk: c.diff_hunk, body: c.body }));
+    }
+    return { ...base, mode: command.kind === 'plan' ? 'plan' : 'revision', branch: pr.headRef, pullNumber: trigger.number };
+  }
+
+  async function queueRun(octokit: Octokit, task: TaskRecord, trigger: Trigger, run: GithubRun): Promise<void> {
+    await react(octokit, trigger).catch((error) => log.warn({ err: error, taskId: task.id }, 'could not add the reaction'));
+    const position = store.inState('queued').length + 1;
+    const { data: comment } = await octokit.rest.issues.createComment({
+      owner: trigger.repo.owner,
+      repo: trigger.repo.name,
+      issue_number: run.progressNumber,
+      body: renderProgressComment({ phase: 'queued', runId: task.id, queuePosition: position, redact: deps.redact }),
+    });
+    store.update(task.id, {
+      state: 'queued',
+      model: String(run.config.model ?? deps.defaultModel),
+      data: { run, progressCommentId: comment.id, progress: { phase: 'queued' } },
+    });
+    deps.notifyQueue();
+  }
+
+  async function handle(task: TaskRecord): Promise<void> {
+    const trigger = task.request as Trigger;
+    const octokit = await deps.getOctokit(trigger.installationId);
+    const command: Command =
+      trigger.event === 'issues.labeled' ? { kind: 'run', instructions: '' } : (parseCommand(trigger.commandText ?? '') ?? { kind: 'help' });
+
+    if (command.kind === 'help' || command.kind === 'unknown' || command.kind === 'invalid') {
+      const lead = command.kind === 'unknown' ? `\`${command.word}\` is not an autocoder command.\n\n` : command.kind === 'invalid' ? `${command.message}\n\n` : '';
+      await reply(octokit, trigger, lead + helpText(knownLabels.get(repoKey(trigger)) ?? REPO_CONFIG_DEFAULTS.label));
+      return finishCommand(task, 'done');
+    }
+
+    if (!(await canWrite(octokit, trigger.repo, trigger.sender.login))) {
+      await reply(octokit, trigger, `@${trigger.sender.login} only people with write access to this repository can start or control autocoder runs.`);
+      return finishCommand(task, 'rejected', 'the sender has no write access');
+    }
+
+    if (command.kind === 'status') {
+      const last = others(task).filter((t) => t.data.run).at(-1);
+      await reply(octokit, trigger, last ? `autocoder: ${describeState(last)}.` : 'autocoder has not run here yet.');
+      return finishCommand(task, 'done');
+    }
+    if (command.kind === 'cancel') {
+      await cancelThread(octokit, task, trigger);
+      return finishCommand(task, 'done');
+    }
+    if (command.kind === 'approve' || command.kind === 'continue') {
+      await reply(octokit, trigger, `\`/autocoder ${command.kind}\` is not available yet.\n\n${helpText(REPO_CONFIG_DEFAULTS.label)}`);
+      return finishCommand(task, 'done');
+    }
+
+    const configured = await loadConfig(octokit, trigger, deps.defaultModel);
+    if (!configured.ok) {
+      await reply(octokit, trigger, renderConfigError(configured.errors));
+      return finishCommand(task, 'rejected', 'invalid repository configuration');
+    }
+    const config = configured.config;
+    knownLabels.set(repoKey(trigger), config.label);
+    if (trigger.event === 'issues.labeled' && trigger.label !== config.label) return finishCommand(task, 'done');
+
+    if (command.kind === 'retry') {
+      const previous = others(task).filter((t) => t.data.run).at(-1);
+      if (!previous) {
+        await reply(octokit, trigger, 'There is no earlier autocoder run here to retry.');
+        return finishCommand(task, 'done');
+      }
+      if (ACTIVE_STATES.includes(previous.state)) {
+        await reply(octokit, trigger, `autocoder: ${describeState(previous)}; it will not be started twice.`);
+        return finishCommand(task, 'done');
+      }
+      const run = { ...(previous.data.run as GithubRun), trigger, config: config as unknown as Record<string, unknown> };
+      return queueRun(octokit, task, trigger, run);
+    }
+
+    const run = await planRun(octokit, task, trigger, command, config);
+    if (!run) return finishCommand(task, 'rejected', 'not a pull request autocoder opened');
+    await queueRun(octokit, task, trigger, run);
+  }
+
+  function repoKey(trigger: Trigger): string {
+    return `${trigger.repo.owner}/${trigger.repo.name}`.toLowerCase();
+  }
+
+  async function processWithRetries(taskId: string): Promise<void> {
+    const task = store.get(taskId);
+    if (!task || task.state !== 'received') return;
+    const taskLog = log.child({ taskId, repo: task.repo, issue: task.issueNumber });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handle(store.get(taskId)!);
+        return;
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        const transient = status === undefined || status >= 500 || status === 429;
+        if (!transient || attempt >= 3) {
+          taskLog.error({ err: error, attempt }, 'could not take the trigger in');
+          store.update(taskId, {
+            state: 'finished',
+            endReason: 'failed',
+            error: deps.redact(error instanceof Error ? error.message : String(error)),
+            finishedAt: new Date().toISOString(),
+          });
+          return;
+        }
+        taskLog.warn({ err: error, attempt }, 'intake failed; trying again');
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  return {
+    /** Takes a stored trigger further in the background; safe to call twice. */
+    process(taskId: string): void {
+      if (inFlight.has(taskId)) return;
+      inFlight.add(taskId);
+      const work = processWithRetries(taskId).finally(() => {
+        inFlight.delete(taskId);
+        pending.delete(work);
+      });
+      pending.add(work);
+    },
+    /** Whether a label is this repository's autocoder label, when its configuration was seen. */
+    labelMatches(trigger: Trigger): boolean | undefined {
+      const known = knownLabels.get(repoKey(trigger));
+      return known === undefined ? undefined : known === trigger.label;
+    },
+    /** Reads the configuration to tell whether a label is this repository's autocoder label. */
+    async checkLabel(trigger: Trigger): Promise<boolean> {
+      try {
+        const octokit = await deps.getOctokit(trigger.installationId);
+        const configured = await loadConfig(octokit, trigger, deps.defaultModel);
+        if (!configured.ok) return false;
+        knownLabels.set(repoKey(trigger), configured.config.label);
+        return configured.config.label === trigger.label;
+      } catch (error) {
+        log.warn({ err: error }, 'could not read the repository configuration for a label');
+        return false;
+      }
+    },
+    /** Triggers stored but not taken in when the process stopped. */
+    recover(): void {
+      for (const task of store.inState('received')) this.process(task.id);
+    },
+    async idle(): Promise<void> {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+  };
+}
+
+export type Intake = ReturnType<typeof createIntake>;

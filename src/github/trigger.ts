@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/**
+ * What a webhook asked for, as the handler stored it before answering GitHub. Everything later
+ * (permission, configuration, the run) starts from this record, so a restart loses nothing.
+ */
+export const triggerSchema = z.object({
+  event: z.enum(['issues.labeled', 'issue_comment.created', 'pull_request_review_comment.created', 'pull_request_review.submitted']),
+  deliveryId: z.string(),
+  installationId: z.number().int(),
+  repo: z.object({
+    owner: z.string(),
+    name: z.string(),
+    cloneUrl: z.string(),
+    defaultBranch: z.string(),
+    private: z.boolean().optional(),
+  }),
+  /** The issue or pull request the trigger happened on. */
+  number: z.number().int(),
+  isPullRequest: z.boolean(),
+  title: z.string(),
+  body: z.string(),
+  /** For a label: its name. */
+  label: z.string().optional(),
+  sender: z.object({ login: z.string(), id: z.number().int(), type: z.string() }),
+  /** The text that held the `/autocoder` command (a comment or review body), if any. */
+  commandText: z.string().optional(),
+  comment: z
+    .object({
+      id: z.number().int(),
+      kind: z.enum(['issue_comment', 'review_comment', 'review']),
+      path: z.string().optional(),
+      line: z.number().int().nullable().optional(),
+      diffHunk: z.string().optional(),
+    })
+    .optional(),
+  pullRequest: z
+    .object({
+      headRef: z.string(),
+      headRepoFullName: z.string().optional(),
+      baseRef: z.string(),
+      body: z.string(),
+      userLogin: z.string().optional(),
+    })
+    .optional(),
+});
+export type Trigger = z.infer<typeof triggerSchema>;
+
+/** What a queued GitHub run does, decided at intake. */
+export const githubRunSchema = z.object({
+  trigger: triggerSchema,
+  mode: z.enum(['run', 'revision', 'plan']),
+  /** The issue the work is for; a revision's pull request points back to it. */
+  issueNumber: z.number().int(),
+  /** For a revision: the pull request and its branch. */
+  pullNumber: z.number().int().optional(),
+  branch: z.string(),
+  instructions: z.string(),
+  /** Review comments a revision is given (only from the reviewer who asked). */
+  reviewComments: z
+    .array(z.object({ path: z.string(), line: z.number().int().nullable().optional(), diffHunk: z.string().optional(), body: z.string() }))
+    .default([]),
+  /** Where progress is reported: the issue or the pull request. */
+  progressNumber: z.number().int(),
+  config: z.record(z.string(), z.unknown()),
+});
+export type GithubRun = z.infer<typeof githubRunSchema>;
+
+export function threadKey(owner: string, name: string, issueNumber: number): string {
+  return `${owner}/${name}#${issueNumber}`.toLowerCase();
+}
+
+export function branchForIssue(issueNumber: number): string {
+  return `autocoder/issue-${issueNumber}`;
+}
