@@ -20,7 +20,8 @@ export interface RunQueue {
 export interface EmbeddedQueueOptions {
   store: TaskStore;
   concurrency: number;
-  execute: TaskExecutor;
+  /** How to execute tasks, by their source (`github`, `api`); tasks of other sources wait. */
+  executors: Map<string, TaskExecutor>;
   /** A task that was running when the process stopped and will not be tried again. */
   onAbandoned: (task: TaskRecord) => Promise<void>;
   log: Logger;
@@ -62,7 +63,7 @@ export class EmbeddedQueue implements RunQueue {
   notify(): void {
     if (!this.accepting) return;
     while (this.active.size < this.options.concurrency) {
-      const task = this.options.store.claimNext();
+      const task = this.options.store.claimNext([...this.options.executors.keys()]);
       if (!task) return;
       this.launch(task);
     }
@@ -70,8 +71,8 @@ export class EmbeddedQueue implements RunQueue {
 
   private launch(task: TaskRecord): void {
     const controller = new AbortController();
-    const done = this.options
-      .execute(task, controller.signal)
+    const done = this.options.executors
+      .get(task.source)!(task, controller.signal)
       .catch((error) => {
         this.options.log.error({ err: error, taskId: task.id }, 'task executor failed');
         const current = this.options.store.get(task.id);

@@ -145,7 +145,11 @@ const COLUMNS: Record<Exclude<keyof TaskPatch, 'data'>, string> = {
 export class TaskStore {
   private readonly statements;
 
-  constructor(private readonly db: Db) {
+  /** `onChange` hears of every task that was added or changed (live views follow it). */
+  constructor(
+    private readonly db: Db,
+    private readonly onChange: (taskId: string) => void = () => {},
+  ) {
     this.statements = {
       insert: db.prepare(
         `INSERT OR IGNORE INTO tasks (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at, updated_at)
@@ -154,8 +158,9 @@ export class TaskStore {
       get: db.prepare<[string], Row>('SELECT * FROM tasks WHERE id = ?'),
       byDelivery: db.prepare<[string], Row>('SELECT * FROM tasks WHERE delivery_id = ?'),
       byThread: db.prepare<[string], Row>('SELECT * FROM tasks WHERE thread_key = ? ORDER BY created_at, rowid'),
-      nextQueued: db.prepare<[], Row>(
+      nextQueued: db.prepare<[string], Row>(
         `SELECT * FROM tasks t WHERE state = 'queued'
+           AND source IN (SELECT value FROM json_each(?))
            AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.thread_key = t.thread_key)
          ORDER BY created_at, rowid LIMIT 1`,
       ),
@@ -183,6 +188,7 @@ export class TaskStore {
       data: JSON.stringify(task.data ?? {}),
       now: new Date().toISOString(),
     });
+    if (info.changes === 1) this.onChange(task.id);
     return info.changes === 1;
   }
 
@@ -205,7 +211,7 @@ export class TaskStore {
   }
 
   update(id: string, patch: TaskPatch): TaskRecord | undefined {
-    return this.db.transaction(() => {
+    const updated = this.db.transaction(() => {
       const current = this.statements.get.get(id);
       if (!current) return undefined;
       const sets: string[] = ['updated_at = @now'];
@@ -225,15 +231,18 @@ export class TaskStore {
       this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id`).run(params);
       return toRecord(this.statements.get.get(id)!);
     })();
+    if (updated) this.onChange(id);
+    return updated;
   }
 
   /**
    * Takes the oldest queued task whose thread has nothing running and marks it running, in one
    * transaction, so two takers never get the same task and a thread never runs twice at once.
+   * Only tasks of the given sources are taken (those this process can execute).
    */
-  claimNext(): TaskRecord | undefined {
-    return this.db.transaction(() => {
-      const row = this.statements.nextQueued.get();
+  claimNext(sources: string[]): TaskRecord | undefined {
+    const claimed = this.db.transaction(() => {
+      const row = this.statements.nextQueued.get(JSON.stringify(sources));
       if (!row) return undefined;
       const now = new Date().toISOString();
       this.db
@@ -241,6 +250,8 @@ export class TaskStore {
         .run({ id: row.id, now });
       return toRecord(this.statements.get.get(row.id)!);
     })();
+    if (claimed) this.onChange(claimed.id);
+    return claimed;
   }
 
   list(filter: TaskFilter = {}): TaskRecord[] {

@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { AppEnv } from '../config/env.js';
+import { AutocoderError } from '../engine/errors.js';
+import type { LlmClient } from '../engine/llm.js';
+import { buildCommandEnv } from '../engine/tools/command-env.js';
+import { createOpenAiClient } from '../llm/openai-client.js';
+import { EmbeddedQueue, type TaskExecutor } from '../queue/embedded-queue.js';
+import { EventBus } from '../queue/event-bus.js';
+import { createSessionStore, openDatabase, type Db } from '../store/sqlite.js';
+import { TaskStore, type TaskRecord } from '../store/tasks.js';
+import { createSecretSet, type SecretSet } from '../util/secrets.js';
+import { WorkspaceManager } from '../workspace/index.js';
+
+/** A route of the HTTP server: answers (true) or passes (false). */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
+
+/** A model client that explains, on every run, that the key is missing: the app still starts (setup flow). */
+function missingKeyClient(): LlmClient {
+  return {
+    async complete() {
+      throw new AutocoderError('missing_api_key', 'OPENAI_API_KEY is not set on the autocoder server, so no model can be called');
+    },
+  };
+}
+
+/**
+ * What every front-end of a server process shares: the store, the queue and its executors by
+ * task source, live events, the workspaces, the model client, the known secrets, HTTP routes.
+ * Built once from the environment; front-ends receive it and add their executors and routes.
+ */
+export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = createSecretSet([env.openaiApiKey, env.webhookSecret, env.privateKey, env.apiToken])) {
+  const bus = new EventBus();
+  const db: Db = openDatabase(env.dataDir);
+  const store = new TaskStore(db, (taskId) => bus.taskChanged(taskId));
+  const sessions = createSessionStore(db);
+  const workspaces = new WorkspaceManager({ dataDir: env.dataDir });
+  const llm = env.openaiApiKey ? createOpenAiClient({ apiKey: env.openaiApiKey, baseURL: env.openaiBaseUrl }) : missingKeyClient();
+  const executors = new Map<string, TaskExecutor>();
+  const abandonedHandlers = new Map<string, (task: TaskRecord) => Promise<void>>();
+  const httpHandlers: HttpHandler[] = [];
+  const queue = new EmbeddedQueue({
+    store,
+    concurrency: env.concurrency,
+    executors,
+    log,
+    onAbandoned: async (task) => {
+      await abandonedHandlers.get(task.source)?.(task);
+    },
+  });
+
+  return {
+    env,
+    log,
+    secrets,
+    bus,
+    store,
+    sessions,
+    workspaces,
+    llm,
+    queue,
+    /** The environment commands get: an allowlist, never the process's own. */
+    commandEnv: buildCommandEnv(process.env),
+    /** Adds a kind of task this process executes, and what to say when one is given up. */
+    addExecutor(source: string, execute: TaskExecutor, onAbandoned?: (task: TaskRecord) => Promise<void>): void {
+      executors.set(source, execute);
+      if (onAbandoned) abandonedHandlers.set(source, onAbandoned);
+    },
+    addHttpHandler(handler: HttpHandler): void {
+      httpHandlers.push(handler);
+    },
+    /** All routes as one handler, in the order they were added. */
+    async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+      for (const handler of httpHandlers) {
+        if (await handler(req, res)) return true;
+      }
+      return false;
+    },
+    async stop(timeoutMs?: number): Promise<void> {
+      await queue.stop(timeoutMs);
+      db.close();
+    },
+  };
+}
+
+export type Core = ReturnType<typeof createCore>;
