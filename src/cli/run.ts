@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { describeEvent } from '../engine/describe.js';
+import { describeEvent, describeToolOutcome } from '../engine/describe.js';
 import { AutocoderError, toAutocoderError } from '../engine/errors.js';
 import type { RunEvent } from '../engine/events.js';
 import type { AppEnv } from '../config/env.js';
@@ -47,6 +47,11 @@ function positiveNumber(value: string | undefined, flag: string, integer: boolea
   return n;
 }
 
+function outcomeLine(event: Extract<RunEvent, { type: 'tool_result' }>): string | undefined {
+  const outcome = describeToolOutcome(event);
+  return outcome ? `  ${outcome.trim()}` : undefined;
+}
+
 /** Shows progress on a terminal: one line per tool call and a step counter that is redrawn in place. */
 function createTextRenderer(io: CliIo, maxSteps: number) {
   const live = Boolean(io.stderr.isTTY);
@@ -69,8 +74,9 @@ function createTextRenderer(io: CliIo, maxSteps: number) {
         clear();
         status = '';
       }
-      // A failure is said once, at the end, as one line.
-      const line = event.type === 'error' ? undefined : describeEvent(event);
+      // A failure is said once, at the end, as one line; a tool's outcome follows its call.
+      const line =
+        event.type === 'error' ? undefined : event.type === 'tool_result' ? outcomeLine(event) : describeEvent(event);
       if (!line) return;
       clear();
       io.stderr.write(`${line}\n`);

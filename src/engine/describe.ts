@@ -1,9 +1,30 @@
 import type { RunEvent } from './events.js';
 
-function oneLine(text: string, max: number): string {
+/**
+ * How a run reads for people. The CLI's text output, the run log in pull requests and comments,
+ * and the dashboard all go through these rules, so a run looks the same everywhere.
+ */
+
+export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
+
+export function firstLine(text: string, max: number): string {
+  return oneLine(text.split('\n').find((line) => line.trim()) ?? '', max);
+}
+
+/** `850ms`, `42s`, `2m 5s`, `1h 3m`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+export const formatNumber = (n: number): string => n.toLocaleString('en-US');
 
 function field(args: unknown, key: string): string | undefined {
   if (args && typeof args === 'object' && key in args) {
@@ -13,7 +34,7 @@ function field(args: unknown, key: string): string | undefined {
   return undefined;
 }
 
-/** A tool call in a few words, for a person: `read_file src/a.ts:10-40`, `run_command \`npm test\``. */
+/** A tool call in a few words: `read_file src/a.ts:10-40`, `run_command \`npm test\``. */
 export function describeToolCall(name: string, args: unknown): string {
   if (typeof args === 'string') return `${name} (arguments that are not JSON)`;
   const path = field(args, 'path');
@@ -37,38 +58,63 @@ export function describeToolCall(name: string, args: unknown): string {
   }
 }
 
-function firstLine(text: string): string {
-  return oneLine(text.split('\n').find((line) => line.trim()) ?? '', 120);
+/** What became of a tool call, to follow its line: ` → exit 1`, ` → error: no match`, or nothing. */
+export function describeToolOutcome(event: Extract<RunEvent, { type: 'tool_result' }>): string {
+  if (event.name === 'run_command') {
+    if (typeof event.exitCode === 'number') return ` → exit ${event.exitCode}`;
+    return ` → ${event.ok ? 'done' : firstLine(event.output, 100) || 'no exit code'}`;
+  }
+  return event.ok ? '' : ` → error: ${firstLine(event.output, 100)}`;
 }
 
 /**
- * One line for a person per event that is worth a line, or undefined. The CLI's text output,
- * the run log in pull requests and the dashboard all read runs through this.
+ * One line for an event worth a line, or undefined. Tool results have no line of their own
+ * (see `describeToolOutcome`); `step`, `usage`, `phase` and `file_changed` are shown elsewhere.
  */
 export function describeEvent(event: RunEvent): string | undefined {
   switch (event.type) {
     case 'started':
-      return `${event.resumed ? 'continuing session' : 'session'} ${event.sessionId} · model ${event.model}`;
+      return `▶ model ${event.model} · up to ${event.maxSteps} steps${event.resumed ? ` · continuing session ${event.sessionId}` : ''}`;
     case 'model_text':
-      return `💬 ${oneLine(event.text, 200)}`;
+      return event.text.trim() ? `💬 ${oneLine(event.text, 200)}` : undefined;
     case 'tool_call':
       return `▸ ${describeToolCall(event.name, event.args)}`;
-    case 'tool_result':
-      if (event.name === 'run_command') {
-        return `  ${event.ok ? '✓' : '✗'} ${event.exitCode === null || event.exitCode === undefined ? firstLine(event.output) : `exit ${event.exitCode}`} (${(event.durationMs / 1000).toFixed(1)}s)`;
-      }
-      return event.ok ? undefined : `  ✗ ${firstLine(event.output)}`;
+    case 'command':
+      return `⚙ ${event.purpose} \`${oneLine(event.command, 100)}\` → ${event.timedOut ? 'timed out' : `exit ${event.exitCode ?? 'killed'}`} · ${formatDuration(event.durationMs)}`;
     case 'retry':
-      return `↻ ${event.reason}; retrying in ${(event.delayMs / 1000).toFixed(1)}s (attempt ${event.attempt})`;
+      return `↻ retry ${event.attempt} in ${formatDuration(event.delayMs)}: ${oneLine(event.reason, 200)}`;
     case 'compacted':
-      return `⋯ compacted ${event.messages} old tool outputs (${event.removedChars} characters) to stay within the context window`;
+      return `⋯ compacted ${event.messages} messages (${formatNumber(event.removedChars)} characters) to fit the context window`;
     case 'error':
-      return `error (${event.code}): ${event.message}`;
+      return `✖ ${event.code}: ${oneLine(event.message, 300)}`;
     case 'finished': {
       const files = event.changedFiles.length;
-      return `■ ${event.reason} after ${event.steps} steps, ${files} file${files === 1 ? '' : 's'} changed, ${event.usage.totalTokens} tokens, ${(event.durationMs / 1000).toFixed(1)}s`;
+      return (
+        `■ ${event.reason} after ${event.steps} step${event.steps === 1 ? '' : 's'} · ${files} file${files === 1 ? '' : 's'} changed · ` +
+        `${formatNumber(event.usage.totalTokens)} tokens · ${formatDuration(event.durationMs)}`
+      );
     }
     default:
       return undefined;
   }
+}
+
+/** A whole run as lines: each tool call on one line with its outcome. */
+export function describeRun(events: readonly RunEvent[]): string[] {
+  const lines: string[] = [];
+  const callLine = new Map<string, number>();
+  for (const event of events) {
+    if (event.type === 'tool_result') {
+      const at = callLine.get(event.callId);
+      const outcome = describeToolOutcome(event);
+      if (at !== undefined) lines[at] += outcome;
+      else if (outcome) lines.push(`▸ ${event.name}${outcome}`);
+      continue;
+    }
+    const line = describeEvent(event);
+    if (line === undefined) continue;
+    if (event.type === 'tool_call') callLine.set(event.callId, lines.length);
+    lines.push(line);
+  }
+  return lines;
 }

@@ -1,4 +1,4 @@
-import { describeToolCall } from '../engine/describe.js';
+import { describeRun, firstLine, formatDuration, formatNumber, oneLine } from '../engine/describe.js';
 import type { FileChange, RunEvent, Usage } from '../engine/events.js';
 import type { Redactor } from '../util/redact.js';
 import { truncateEnd, truncateMiddle } from '../util/text.js';
@@ -46,25 +46,9 @@ export function parseMarker(body: string | null | undefined, kind: string): Reco
 // Small helpers.
 
 /** `850ms`, `42s`, `2m 5s`, `1h 3m`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '?';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-}
+export { formatDuration };
 
-const number = (n: number) => n.toLocaleString('en-US');
-
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-function firstLine(text: string, max: number): string {
-  return oneLine(text.split('\n').find((line) => line.trim()) ?? '', max);
-}
+const number = formatNumber;
 
 /** An inline code span that holds any text, backticks included. */
 function code(text: string): string {
@@ -145,63 +129,13 @@ export interface RunLogOptions {
   redact: Redactor;
 }
 
-function toolResultSuffix(event: Extract<RunEvent, { type: 'tool_result' }>): string {
-  if (event.name === 'run_command') {
-    if (typeof event.exitCode === 'number') return ` → exit ${event.exitCode}`;
-    return ` → ${event.ok ? 'done' : firstLine(event.output, 100) || 'no exit code'}`;
-  }
-  return event.ok ? '' : ` → error: ${firstLine(event.output, 100)}`;
-}
-
 /**
  * The run for people, as plain text (it is shown in a code block): one line per tool call with
  * its outcome, shortened model text, retries, errors, and the end. Too long, it keeps the
  * beginning and the end.
  */
 export function renderRunLog(events: readonly RunEvent[], options: RunLogOptions): string {
-  const lines: string[] = [];
-  const callLine = new Map<string, number>();
-  for (const event of events) {
-    switch (event.type) {
-      case 'started':
-        lines.push(`▶ model ${event.model} · up to ${event.maxSteps} steps${event.resumed ? ` · continuing session ${event.sessionId}` : ''}`);
-        break;
-      case 'model_text':
-        if (event.text.trim()) lines.push(`💬 ${oneLine(event.text, 200)}`);
-        break;
-      case 'tool_call':
-        callLine.set(event.callId, lines.length);
-        lines.push(`▸ ${describeToolCall(event.name, event.args)}`);
-        break;
-      case 'tool_result': {
-        const at = callLine.get(event.callId);
-        const suffix = toolResultSuffix(event);
-        if (at !== undefined) lines[at] += suffix;
-        else if (suffix) lines.push(`▸ ${event.name}${suffix}`);
-        break;
-      }
-      case 'retry':
-        lines.push(`↻ retry ${event.attempt} in ${formatDuration(event.delayMs)}: ${oneLine(event.reason, 200)}`);
-        break;
-      case 'compacted':
-        lines.push(`⋯ compacted ${event.messages} messages (${number(event.removedChars)} characters) to fit the context window`);
-        break;
-      case 'error':
-        lines.push(`✖ ${event.code}: ${oneLine(event.message, 300)}`);
-        break;
-      case 'finished': {
-        const files = event.changedFiles.length;
-        lines.push(
-          `■ ${event.reason} after ${event.steps} step${event.steps === 1 ? '' : 's'} · ${files} file${files === 1 ? '' : 's'} changed · ` +
-            `${number(event.usage.totalTokens)} tokens · ${formatDuration(event.durationMs)}`,
-        );
-        break;
-      }
-      default:
-        // `step`, `usage` and `file_changed` are in the lines above or in the body already.
-        break;
-    }
-  }
+  const lines = describeRun(events);
   // Redact before cutting: a cut must not split a secret into pieces no rule recognises.
   return cutLines(options.redact(lines.join('\n')), options.maxChars ?? DEFAULT_LOG_CHARS);
 }

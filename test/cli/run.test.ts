@@ -143,7 +143,8 @@ describe('autocoder run', () => {
     expect(out.stdout.trim()).toBe('Fixed add(): it subtracted instead of adding. `node test.js` passes.');
     expect(out.stderr).toContain('▸ read_file src/math.js');
     expect(out.stderr).toContain('▸ run_command `node test.js`');
-    expect(out.stderr).toMatch(/■ completed after 5 steps, 1 file changed/);
+    expect(out.stderr).toContain('  → exit 0');
+    expect(out.stderr).toMatch(/■ completed after 5 steps · 1 file changed/);
   });
 
   it('exits non-zero at the step budget', async () => {
