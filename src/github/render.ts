@@ -1,4 +1,4 @@
-import { describeRun, firstLine, formatDuration, formatNumber, oneLine } from '../engine/describe.js';
+import { describeRun, formatDuration, formatNumber, oneLine } from '../engine/describe.js';
 import type { FileChange, RunEvent, Usage } from '../engine/events.js';
 import type { Redactor } from '../util/redact.js';
 import { truncateEnd, truncateMiddle } from '../util/text.js';
