@@ -6,10 +6,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts=false
+# `prepare` builds when sources are there; they are copied after the install, so it skips here.
+COPY scripts ./scripts
+RUN npm ci
 COPY tsconfig.json tsconfig.build.json app.yml ./
 COPY bin ./bin
-COPY scripts ./scripts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
