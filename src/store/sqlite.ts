@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SessionRecord, SessionStore } from '../engine/session.js';
@@ -52,6 +52,9 @@ export type Db = Database.Database;
 /** Opens (creating and migrating) the embedded store `autocoder.db` under the data directory. */
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
+  // The default data folder (./.data) often sits inside a repository: keep git from ever adding it.
+  const ignore = join(dataDir, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '# autocoder data: sessions, runs, mirrors; never commit\n*\n');
   const db = new Database(join(dataDir, 'autocoder.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

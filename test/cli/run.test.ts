@@ -108,6 +108,15 @@ describe('autocoder run', () => {
     expect(out.stdout).not.toContain(KEY);
   });
 
+  it('keeps its data folder out of git when it lives inside the repository (the default ./.data)', async () => {
+    const repo = await buggyRepo();
+    const { env: vars } = await env(fixingModel());
+    const { AUTOCODER_DATA_DIR: _default, ...rest } = vars;
+    const out = await cli(['run', 'add() subtracts; fix it'], { cwd: repo.root, input: '', env: rest });
+    expect(out.code).toBe(0);
+    expect(await repo.git('status', '--porcelain')).toBe(' M src/math.js\n');
+  });
+
   it('continues the conversation with --continue, and --session keeps a named one', async () => {
     const repo = await buggyRepo();
     const { llm, env: vars } = await env((request: RecordedRequest) => {
