@@ -31,6 +31,11 @@ export class AutocoderError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
   }
+
+  /** Serialisable as `{ code, message, retryable }` (an Error's own fields are not enumerable). */
+  toJSON(): { name: string; code: ErrorCode; message: string; retryable: boolean } {
+    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+  }
 }
 
 export function isAutocoderError(error: unknown): error is AutocoderError {

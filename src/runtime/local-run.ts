@@ -7,6 +7,7 @@ import type { LlmClient } from '../engine/llm.js';
 import type { SessionStore } from '../engine/session.js';
 import { buildCommandEnv } from '../engine/tools/command-env.js';
 import { createOpenAiClient } from '../llm/openai-client.js';
+import { createSessionStore, openDatabase } from '../store/sqlite.js';
 import { newId } from '../util/ids.js';
 import { createGitChangeTracker } from '../workspace/snapshot.js';
 
@@ -23,7 +24,14 @@ export interface LocalRunOptions {
   maxMinutes?: number;
   signal?: AbortSignal;
   onEvent?: EventSink;
-  sessions: SessionStore;
+  /** Where conversations are kept: a store the caller owns, or `dataDir`. */
+  sessions?: SessionStore;
+  /**
+   * Without `sessions`: the data directory whose embedded store keeps the conversation. It is
+   * opened only after the request is validated, and closed when the run ends, so an SDK caller
+   * holds no database between runs.
+   */
+  dataDir?: string;
   /** The model endpoint: a client, or what to build one from. */
   llm?: LlmClient;
   apiKey?: string;
@@ -54,9 +62,31 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
   const llm = options.llm ?? createOpenAiClient({ apiKey: options.apiKey ?? '', baseURL: options.baseURL });
 
-  let session = options.session ? await options.sessions.getSession(options.session) : undefined;
+  if (options.sessions) return runWithSessions(options, root, maxSteps, llm, options.sessions);
+  if (!options.dataDir) throw new AutocoderError('internal', 'runLocal needs either a session store or a data directory');
+  let db;
+  try {
+    db = openDatabase(options.dataDir);
+  } catch (error) {
+    throw new AutocoderError('config_invalid', `cannot open the data directory ${options.dataDir}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return await runWithSessions(options, root, maxSteps, llm, createSessionStore(db));
+  } finally {
+    db.close();
+  }
+}
+
+async function runWithSessions(
+  options: LocalRunOptions,
+  root: string,
+  maxSteps: number,
+  llm: LlmClient,
+  sessions: SessionStore,
+): Promise<LocalRunResult> {
+  let session = options.session ? await sessions.getSession(options.session) : undefined;
   if (!session && options.continueLatest) {
-    session = await options.sessions.latestSession(root);
+    session = await sessions.latestSession(root);
     if (!session) {
       throw new AutocoderError('session_not_found', `there is no earlier session in ${root} to continue; run without --continue first`);
     }
@@ -84,7 +114,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     changeTracker: createGitChangeTracker(root),
     commandEnv: buildCommandEnv(options.commandSourceEnv ?? process.env),
   });
-  await options.sessions.saveSession({ id: sessionId, cwd: root, model: options.model, messages: result.messages });
+  await sessions.saveSession({ id: sessionId, cwd: root, model: options.model, messages: result.messages });
   const { messages: _messages, ...rest } = result;
   return { ...rest, taskId, events };
 }
