@@ -12,7 +12,7 @@ export interface GithubAppDeps {
   /** Takes stored triggers further, in the background (permission, configuration, queue). */
   intake: {
     process(taskId: string): void;
-    /** Whether a label is the repository's autocoder label: known (true/false) or to be looked up. */
+    /** True when a label is known to be the repository's autocoder label; otherwise undefined: look it up. */
     labelMatches(trigger: Trigger): boolean | undefined;
     checkLabel(trigger: Trigger): Promise<boolean>;
   };
@@ -98,7 +98,7 @@ export function createGithubApp(deps: GithubAppDeps) {
       if (known) {
         accept(context, trigger, payload.issue.number);
       } else if (known === undefined) {
-        // Another label on a repository whose configuration is not known yet: look it up after answering.
+        // Another label may be this repository's configured one: look it up after answering.
         void intake.checkLabel(trigger).then((matches) => {
           if (matches) accept(context, trigger, payload.issue.number);
         });

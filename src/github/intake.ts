@@ -29,6 +29,9 @@ async function loadConfig(octokit: Octokit, trigger: Trigger, defaultModel: stri
     const { config } = await octokit.config.get({ owner: trigger.repo.owner, repo: trigger.repo.name, path: REPO_CONFIG_PATH });
     raw = config;
   } catch (error) {
+    // GitHub failing is not the file being wrong: thrown, so the intake tries again.
+    const status = (error as { status?: number }).status;
+    if (status !== undefined && (status >= 500 || status === 429)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     return { ok: false, errors: [`the file could not be read: ${message}`] };
   }
@@ -160,7 +163,7 @@ export function createIntake(deps: IntakeDeps) {
         review_id: trigger.comment.id,
         per_page: 100,
       });
-      base.reviewComments = comments.map((c) => ({ path: c.path, line: (c as { line?: number | null }).line ?? c.original_position ?? null, diffHunk: c.diff_hunk, body: c.body }));
+      base.reviewComments = comments.map((c) => ({ path: c.path, line: c.line ?? c.original_line ?? null, diffHunk: c.diff_hunk, body: c.body }));
     }
     return { ...base, mode: command.kind === 'plan' ? 'plan' : 'revision', branch: pr.headRef, pullNumber: trigger.number };
   }
@@ -194,16 +197,29 @@ export function createIntake(deps: IntakeDeps) {
       return finishCommand(task, 'done');
     }
 
-    if (!(await canWrite(octokit, trigger.repo, trigger.sender.login))) {
-      await reply(octokit, trigger, `@${trigger.sender.login} only people with write access to this repository can start or control autocoder runs.`);
-      return finishCommand(task, 'rejected', 'the sender has no write access');
-    }
-
+    // Status is for anyone who can comment: it tells what the progress comment shows anyway.
     if (command.kind === 'status') {
       const last = others(task).filter((t) => t.data.run).at(-1);
       await reply(octokit, trigger, last ? `autocoder: ${describeState(last)}.` : 'autocoder has not run here yet.');
       return finishCommand(task, 'done');
     }
+
+    // A label is autocoder's only when the configuration says so; any other gets no answer at all,
+    // whoever added it (a triager labelling `autocoder` in a repository that renamed the label).
+    let configured: ConfigOutcome | undefined;
+    if (trigger.event === 'issues.labeled') {
+      configured = await loadConfig(octokit, trigger, deps.defaultModel);
+      if (configured.ok) {
+        knownLabels.set(repoKey(trigger), configured.config.label);
+        if (trigger.label !== configured.config.label) return finishCommand(task, 'done');
+      }
+    }
+
+    if (!(await canWrite(octokit, trigger.repo, trigger.sender.login))) {
+      await reply(octokit, trigger, `@${trigger.sender.login} only people with write access to this repository can start or control autocoder runs.`);
+      return finishCommand(task, 'rejected', 'the sender has no write access');
+    }
+
     if (command.kind === 'cancel') {
       await cancelThread(octokit, task, trigger);
       return finishCommand(task, 'done');
@@ -213,14 +229,13 @@ export function createIntake(deps: IntakeDeps) {
       return finishCommand(task, 'done');
     }
 
-    const configured = await loadConfig(octokit, trigger, deps.defaultModel);
+    configured ??= await loadConfig(octokit, trigger, deps.defaultModel);
     if (!configured.ok) {
       await reply(octokit, trigger, renderConfigError(configured.errors));
       return finishCommand(task, 'rejected', 'invalid repository configuration');
     }
     const config = configured.config;
     knownLabels.set(repoKey(trigger), config.label);
-    if (trigger.event === 'issues.labeled' && trigger.label !== config.label) return finishCommand(task, 'done');
 
     if (command.kind === 'retry') {
       const previous = others(task).filter((t) => t.data.run).at(-1);
@@ -283,10 +298,13 @@ export function createIntake(deps: IntakeDeps) {
       });
       pending.add(work);
     },
-    /** Whether a label is this repository's autocoder label, when its configuration was seen. */
+    /**
+     * True when a label is the repository's autocoder label as last seen, else undefined (look it
+     * up): a remembered mismatch may be stale, since the file can rename the label at any time,
+     * while a stale match is harmless because the intake checks the label again.
+     */
     labelMatches(trigger: Trigger): boolean | undefined {
-      const known = knownLabels.get(repoKey(trigger));
-      return known === undefined ? undefined : known === trigger.label;
+      return knownLabels.get(repoKey(trigger)) === trigger.label ? true : undefined;
     },
     /** Reads the configuration to tell whether a label is this repository's autocoder label. */
     async checkLabel(trigger: Trigger): Promise<boolean> {
