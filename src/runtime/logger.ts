@@ -10,6 +10,9 @@ export function createLogger(level: string, redact: Redactor, destination: NodeJ
     {
       level,
       base: { name: 'autocoder' },
+      // Probot's request log serializes headers after the formatter below has run, so the
+      // redactor never sees them: the API's bearer token would be logged with every request.
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]'], censor: '[REDACTED]' },
       formatters: {
         // Errors first become plain objects (their message and stack are not enumerable), then every string is redacted.
         log: (record) =>

@@ -1,4 +1,7 @@
-import { run, type Probot } from 'probot';
+import { run, Server, type Probot } from 'probot';
+import { addDashboardRoutes } from '../api/dashboard/routes.js';
+import { attachApi } from '../api/index.js';
+import type { Metrics } from '../api/metrics.js';
 import type { AppEnv } from '../config/env.js';
 import { AutocoderError } from '../engine/errors.js';
 import { createGithubApp } from '../github/app.js';
@@ -10,7 +13,7 @@ import { createGithubRunner } from '../github/runner.js';
 import type { GithubRun } from '../github/trigger.js';
 import type { TaskRecord } from '../store/tasks.js';
 import { createSecretSet } from '../util/secrets.js';
-import { createCore, type Core } from './core.js';
+import { createCore, type Core, type HttpHandler } from './core.js';
 import { createLogger } from './logger.js';
 
 /** Probot's own variables, minus REDIS_URL: Probot would use it for its rate limiter; ours is the run queue. */
@@ -20,8 +23,9 @@ function probotEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** The GitHub front-end on the core: webhook handlers, intake, and the executor of GitHub runs. */
-export function attachGithub(core: Core, app: Probot): void {
+export function attachGithub(core: Core, app: Probot, metrics?: Metrics): void {
   const { store, log, secrets } = core;
+  if (metrics) countWebhooks(app, metrics);
   const getOctokit = async (installationId: number) => (await app.auth(installationId)) as unknown as Octokit;
   const getAppOctokit = async () => (await app.auth()) as unknown as Octokit;
   const runner = createGithubRunner({
@@ -69,15 +73,34 @@ export function attachGithub(core: Core, app: Probot): void {
   intake.recover();
 }
 
-/** Routes every server has, whatever else is on: the health check. */
-function addBaseRoutes(core: Core): void {
-  core.addHttpHandler((req, res) => {
-    if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, tasks: core.store.countByState() }));
-      return true;
-    }
-    return false;
+/** Deliveries by event: `onAny` hears those with a valid signature, `onError` failed handlers and bad signatures. */
+function countWebhooks(app: Probot, metrics: Metrics): void {
+  app.webhooks.onAny((event) => metrics.webhookDelivery(event.name, 'accepted'));
+  app.webhooks.onError((error) => {
+    // A failed handler carries the event; a bad signature carries an Error that carries it.
+    let event = (error as { event?: unknown }).event;
+    while (event instanceof Error) event = (event as { event?: unknown }).event;
+    const name = (event as { name?: unknown } | undefined)?.name;
+    metrics.webhookDelivery(typeof name === 'string' ? name : 'unknown', /signature does not match/.test(error.message) ? 'invalid_signature' : 'error');
   });
+}
+
+/**
+ * Probot's `run()` starts its HTTP server itself and, in setup mode (no credentials), never calls
+ * the app function; a handler added after it returns is never served. So ours is added as the
+ * server starts, in both modes, after Probot's own (webhooks, setup pages).
+ */
+async function runProbot(appFn: (app: Probot) => void, handler: HttpHandler, options: Parameters<typeof run>[1]): Promise<Server> {
+  const start = Server.prototype.start;
+  Server.prototype.start = function (this: Server) {
+    this.addHandler(handler);
+    return start.call(this);
+  };
+  try {
+    return await run(appFn, options);
+  } finally {
+    Server.prototype.start = start;
+  }
 }
 
 /** `autocoder serve` / `npm start`: the GitHub App (or Probot's setup flow without credentials). */
@@ -86,24 +109,23 @@ export async function startServer(env: AppEnv): Promise<number> {
   const log = createLogger(env.logLevel, secrets.redact);
   if (!env.openaiApiKey) log.warn('OPENAI_API_KEY is not set: runs will fail until it is');
   const core = createCore(env, log, secrets);
-  addBaseRoutes(core);
-  let handlerAdded = false;
-  const server = await run(
-    (app, options) => {
-      attachGithub(core, app);
-      options.addHandler((req, res) => core.handle(req, res));
-      handlerAdded = true;
-    },
-    { env: probotEnv(process.env), log },
-  );
-  // In Probot's setup flow the app function is not loaded; the other routes are served all the same.
-  if (!handlerAdded) server.addHandler((req, res) => core.handle(req, res));
+  // /healthz, /metrics, the API executor and, with AUTOCODER_API_TOKEN, the /api routes.
+  const api = attachApi(core);
+  addDashboardRoutes(core);
+  // Last of the routes: the answer for /api/* paths that no front-end took.
+  core.addHttpHandler(api.fallback);
+  const server = await runProbot((app) => attachGithub(core, app, api.metrics), (req, res) => core.handle(req, res), {
+    env: probotEnv(process.env),
+    log,
+  });
   core.queue.start();
 
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', async () => {
       log.info('shutting down: waiting for running tasks');
       await core.stop();
+      // Event streams stay open otherwise, and the HTTP server would wait for them for ever.
+      api.stop();
       await server.stop();
       resolve();
     });

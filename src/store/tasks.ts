@@ -169,6 +169,9 @@ export class TaskStore {
       events: db.prepare<[string, number], { body: string }>('SELECT body FROM events WHERE task_id = ? AND seq > ? ORDER BY seq'),
       lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events WHERE task_id = ?'),
       countByState: db.prepare<[], { state: TaskState; n: number }>('SELECT state, COUNT(*) AS n FROM tasks GROUP BY state'),
+      countByOutcome: db.prepare<[], { state: TaskState; end_reason: EndReason | null; source: string; n: number }>(
+        'SELECT state, end_reason, source, COUNT(*) AS n FROM tasks GROUP BY state, end_reason, source',
+      ),
     };
   }
 
@@ -275,6 +278,16 @@ export class TaskStore {
 
   countByState(): Record<string, number> {
     return Object.fromEntries(this.statements.countByState.all().map((row) => [row.state, row.n]));
+  }
+
+  /** Task counts by state, end reason and source (for metrics). */
+  countByOutcome(): { state: TaskState; endReason?: EndReason; source: string; count: number }[] {
+    return this.statements.countByOutcome.all().map((row) => ({
+      state: row.state,
+      endReason: row.end_reason ?? undefined,
+      source: row.source,
+      count: row.n,
+    }));
   }
 
   appendEvent(event: RunEvent): void {

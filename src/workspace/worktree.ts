@@ -106,17 +106,21 @@ export class PreparedWorkspace {
    * Pushes HEAD to `refs/heads/<branch>`, never forced. A rejection because the branch moved on
    * is an answer, not an error; transport and authentication failures throw `git_failed`.
    */
-  async push(options: { token: string; remoteUrl?: string; signal?: AbortSignal }): Promise<PushResult> {
+  async push(options: { token?: string; remoteUrl?: string; signal?: AbortSignal }): Promise<PushResult> {
     const url = stripCredentials(options.remoteUrl ?? this.cloneUrl);
     const args = [...HARDENED_CONFIG, 'push', '--porcelain', '--no-verify', url, `HEAD:refs/heads/${this.branch}`];
-    const result = await git(args, { cwd: this.path, env: withAuth(options.token, url), okExitCodes: [1], signal: options.signal });
+    // No token: a remote that needs none (a local path, an SSH URL with its own keys); a header
+    // scoped to a path would not even parse as a URL.
+    const env = options.token ? withAuth(options.token, url) : {};
+    const secrets = options.token ? [options.token] : [];
+    const result = await git(args, { cwd: this.path, env, okExitCodes: [1], signal: options.signal });
     if (result.exitCode === 0) return { ok: true, sha: await this.headSha() };
     const line = result.stdout.split('\n').find((l) => l.startsWith('!\t'));
-    if (!line) throw new GitError(args, { ...result, timedOut: false, aborted: false }, [options.token]);
+    if (!line) throw new GitError(args, { ...result, timedOut: false, aborted: false }, secrets);
     const summary = line.split('\t')[2] ?? line;
     const rejected = /^\[rejected\]/.test(summary) && /non-fast-forward|fetch first/.test(summary);
     const detail = result.stderr.split('\n').filter((l) => !l.startsWith('hint:') && l.trim()).join('\n');
-    return { ok: false, rejected, message: redact(`${summary}\n${detail}`.trim(), [options.token]) };
+    return { ok: false, rejected, message: redact(`${summary}\n${detail}`.trim(), secrets) };
   }
 
   /**

@@ -1,0 +1,90 @@
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { taskStateSchema, taskViewSchema } from './task-view.js';
+
+/** A URL git can clone (`https://`, `ssh://`, `git://`, `file://`) or the scp-like `user@host:path`. */
+export function isGitUrl(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(text) || /^[\w.-]+@[\w.-]+:\S+$/.test(text);
+}
+
+/**
+ * What git accepts as a branch name, checked before anything is queued (git's `check-ref-format`
+ * is asked again when the working tree is prepared).
+ */
+const branchName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(
+    (name) =>
+      !/[\s~^:?*[\\\u0000-\u001f\u007f]|\.\.|\/\/|@\{/.test(name) &&
+      !/^[-/.]|[/.]$|\.lock$|\/\./.test(name) &&
+      name !== 'HEAD' &&
+      name !== '@',
+    { message: 'not a valid git branch name' },
+  );
+
+export const createTaskBodySchema = z
+  .strictObject({
+    repo: z
+      .string()
+      .min(1)
+      .refine((repo) => isAbsolute(repo) || isGitUrl(repo), {
+        message: 'expected an absolute path to a local git repository or a git URL',
+      })
+      .meta({ description: 'An absolute path to a local git repository, or a git URL' }),
+    branch: branchName.optional().meta({ description: "Where the work starts; default the repository's default branch" }),
+    prompt: z
+      .string()
+      .refine((prompt) => prompt.trim().length > 0, { message: 'the prompt is empty' })
+      .meta({ description: 'What the agent should do' }),
+    model: z.string().min(1).max(200).optional().meta({ description: 'Model name; default AUTOCODER_MODEL' }),
+    session: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({ description: 'Continue the conversation of this session (tasks of one session run one at a time)' }),
+    pushBranch: branchName.optional().meta({ description: 'Commit the result and push it to this branch of repo (continuing it when it exists)' }),
+    maxSteps: z.number().int().positive().max(1000).optional().meta({ description: 'Most model turns; default 40' }),
+    maxMinutes: z.number().positive().max(24 * 60).optional().meta({ description: 'Wall-clock budget in minutes; default 30' }),
+  });
+export type CreateTaskBody = z.infer<typeof createTaskBodySchema>;
+
+export const listTasksQuerySchema = z.strictObject({
+  state: taskStateSchema.optional(),
+  source: z.enum(['github', 'api']).optional(),
+  repo: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const eventsQuerySchema = z.strictObject({
+  lastEventId: z.coerce.number().int().min(-1).optional(),
+});
+
+export const taskListSchema = z.object({ tasks: z.array(taskViewSchema).meta({ description: 'Newest first' }) });
+
+export const createdTaskSchema = z
+  .object({
+    id: z.string(),
+    state: z.literal('queued'),
+    url: z.string(),
+    eventsUrl: z.string(),
+  });
+
+export const cancelResultSchema = z
+  .object({ id: z.string(), state: taskStateSchema.meta({ description: '`finished` when it was queued; `running` while a running task stops' }) });
+
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export const healthSchema = z
+  .object({
+    ok: z.boolean(),
+    reason: z.string().optional(),
+    store: z.enum(['ok', 'unreachable']),
+    disk: z.object({ path: z.string(), freeBytes: z.number().nullable(), minFreeBytes: z.number() }),
+    queue: z.object({ depth: z.number().int(), running: z.number().int(), concurrency: z.number().int() }),
+    tasks: z.record(z.string(), z.number().int()),
+  });
+export type Health = z.infer<typeof healthSchema>;
