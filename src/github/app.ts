@@ -41,6 +41,16 @@ function senderOf(sender: { login: string; id: number; type: string }): Trigger[
   return { login: sender.login, id: sender.id, type: sender.type };
 }
 
+/** What a revision needs of the pull request a review event is about. */
+function pullRequestOf(pr: {
+  head: { ref: string; repo: { full_name: string } | null };
+  base: { ref: string };
+  body: string | null;
+  user: { login: string } | null;
+}): NonNullable<Trigger['pullRequest']> {
+  return { headRef: pr.head.ref, headRepoFullName: pr.head.repo?.full_name, baseRef: pr.base.ref, body: pr.body ?? '', userLogin: pr.user?.login };
+}
+
 /** The issue a pull request works on: from autocoder's hidden marker in its body. */
 function issueOfPullRequest(body: string | null | undefined, prNumber: number): number {
   const marker = parseMarker(body ?? '', 'pr');
@@ -150,13 +160,7 @@ export function createGithubApp(deps: GithubAppDeps) {
           line: payload.comment.line ?? payload.comment.original_line ?? null,
           diffHunk: payload.comment.diff_hunk,
         },
-        pullRequest: {
-          headRef: pr.head.ref,
-          headRepoFullName: pr.head.repo?.full_name,
-          baseRef: pr.base.ref,
-          body: pr.body ?? '',
-          userLogin: pr.user?.login,
-        },
+        pullRequest: pullRequestOf(pr),
       };
       accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
     });
@@ -177,13 +181,7 @@ export function createGithubApp(deps: GithubAppDeps) {
         sender: senderOf(payload.sender),
         commandText: payload.review.body,
         comment: { id: payload.review.id, kind: 'review' },
-        pullRequest: {
-          headRef: pr.head.ref,
-          headRepoFullName: pr.head.repo?.full_name,
-          baseRef: pr.base.ref,
-          body: pr.body ?? '',
-          userLogin: pr.user?.login,
-        },
+        pullRequest: pullRequestOf(pr),
       };
       accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
     });
