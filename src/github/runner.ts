@@ -10,7 +10,7 @@ import type { TaskRecord, TaskStore } from '../store/tasks.js';
 import { runProcess } from '../util/process.js';
 import type { Redactor } from '../util/redact.js';
 import { git } from '../workspace/git.js';
-import { createGitChangeTracker } from '../workspace/snapshot.js';
+import { createGitChangeTracker, diffTrees } from '../workspace/snapshot.js';
 import type { PreparedWorkspace, WorkspaceManager } from '../workspace/index.js';
 import type { BotIdentity } from './identity.js';
 import { mintInstallationToken, type GetOctokit, type Octokit } from './octokit.js';
@@ -67,6 +67,12 @@ function endSentence(reason: EndReason, steps: number, maxMinutes: number): stri
   if (reason === 'max_steps') return `The run used all ${steps} of its steps before it was finished; what it did so far is here.`;
   if (reason === 'max_time') return `The run reached its time budget of ${maxMinutes} minutes before it was finished; what it did so far is here.`;
   return undefined;
+}
+
+/** The first run's summary, then each revision's, so the body tells the pull request's whole story. */
+function pullRequestSummaryOf(earlier: string[], current: string): string {
+  const all = [...earlier, current].filter((text) => text.trim());
+  return all.map((text, i) => (i === 0 ? text : `**Revision ${i}:** ${text}`)).join('\n\n');
 }
 
 /** Executes queued GitHub runs: working tree, agent, tests, commit, push, pull request, progress. */
@@ -225,10 +231,13 @@ export function createGithubRunner(deps: RunnerDeps) {
       await pushWithRetries(ws, trigger.installationId, signal);
 
       const incomplete = endSentence(result.reason, result.steps, config.maxMinutes);
+      // The body describes the whole pull request: every file the branch changes, and each run's summary.
+      const mergeBase = (await git(['merge-base', `refs/remotes/origin/${ws.baseBranch}`, 'HEAD'], { cwd: ws.path })).stdout.trim();
+      const branchFiles = (await diffTrees(ws.path, mergeBase, 'HEAD')).files;
       const body = renderPullRequestBody({
-        summary: result.summary,
+        summary: pullRequestSummary(task, result.summary),
         issueNumber: run.issueNumber,
-        changedFiles,
+        changedFiles: branchFiles,
         test,
         model: config.model,
         usage: result.usage,
@@ -266,6 +275,16 @@ export function createGithubRunner(deps: RunnerDeps) {
       await workspace?.remove().catch((error) => log.warn({ err: error }, 'could not remove the worktree'));
     }
   };
+
+  function pullRequestSummary(task: TaskRecord, current: string): string {
+    const earlier = task.threadKey
+      ? deps.store
+          .byThread(task.threadKey)
+          .filter((t) => t.id !== task.id && t.state === 'finished' && t.result?.pullRequestUrl)
+          .map((t) => t.result!.summary)
+      : [];
+    return pullRequestSummaryOf(earlier, current);
+  }
 
   /** Pushes with a fresh token; when the branch moved on, rebases on it and tries again a few times. */
   async function pushWithRetries(ws: PreparedWorkspace, installationId: number, signal: AbortSignal): Promise<void> {

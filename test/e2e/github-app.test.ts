@@ -198,6 +198,11 @@ describe('the GitHub App, end to end', () => {
     expect(await git.git(repo.name, ['show', `${pr.head.ref}:src/math.js`])).toContain('a + b');
     const updated = pullsOf(repo.name)[0];
     expect(updated.body).toContain('Added a changelog entry as asked.');
+    // The body tells the whole story: the first run and the revision, every file the branch changes.
+    expect(updated.body).toContain('Fixed add(): it subtracted.');
+    expect(updated.body).toContain('**Revision 1:** Added a changelog entry as asked.');
+    expect(updated.body).toContain('src/math.js');
+    expect(updated.body).toContain('CHANGELOG.md');
 
     // The model got the feedback as the request, with the earlier conversation before it.
     const revision = llm.requests.slice(requestsBefore)[0].body.messages as { role: string; content: string }[];
