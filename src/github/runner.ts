@@ -6,6 +6,7 @@ import { AutocoderError, toAutocoderError } from '../engine/errors.js';
 import { createEmitter, type EndReason, type FileChange, type RunEvent } from '../engine/events.js';
 import type { LlmClient } from '../engine/llm.js';
 import type { SessionStore } from '../engine/session.js';
+import { isShutdown } from '../queue/embedded-queue.js';
 import type { TaskRecord, TaskStore } from '../store/tasks.js';
 import { runProcess } from '../util/process.js';
 import type { Redactor } from '../util/redact.js';
@@ -114,6 +115,11 @@ export function createGithubRunner(deps: RunnerDeps) {
       deps.store.update(task.id, { state: 'finished', endReason, finishedAt: new Date().toISOString(), ...patch });
     };
 
+    /** A shutdown stopped the run: the queue takes it up again after the restart. */
+    const leaveForRestart = () => {
+      progress.update({ phase: 'queued', reason: 'autocoder is restarting; this run will start again when it is back.' });
+    };
+
     let workspace: PreparedWorkspace | undefined;
     try {
       if (task.attempts > 1) log.warn({ attempts: task.attempts }, 'starting again after an interruption');
@@ -177,6 +183,7 @@ export function createGithubRunner(deps: RunnerDeps) {
       };
 
       if (result.reason === 'cancelled' || result.reason === 'failed') {
+        if (isShutdown(signal)) return leaveForRestart();
         const phase = result.reason === 'cancelled' ? 'cancelled' : 'failed';
         progress.update({ phase, reason: result.reason === 'cancelled' ? 'The run was cancelled.' : undefined, error: result.error ? { code: result.error.code, message: result.error.message } : undefined, log: log_() });
         finish(result.reason, { result: summaryResult, error: result.error?.message });
@@ -212,6 +219,7 @@ export function createGithubRunner(deps: RunnerDeps) {
         test = { command: config.testCommand, exitCode: tested.exitCode, output: tested.output };
       }
       if (signal.aborted) {
+        if (isShutdown(signal)) return leaveForRestart();
         progress.update({ phase: 'cancelled', reason: 'The run was cancelled.', log: log_() });
         finish('cancelled', { result: summaryResult });
         return;
@@ -265,6 +273,7 @@ export function createGithubRunner(deps: RunnerDeps) {
       finish(result.reason, { result: { ...summaryResult, changedFiles, test, pullRequestUrl: pr.url } });
     } catch (thrown) {
       const error = toAutocoderError(thrown);
+      if (isShutdown(signal)) return leaveForRestart();
       const cancelled = signal.aborted;
       log.error({ err: error }, 'run failed');
       if (!cancelled) emit({ type: 'error', code: error.code, message: deps.redact(error.message), retryable: error.retryable });

@@ -1,5 +1,17 @@
 import type { Logger } from 'pino';
+import { AutocoderError } from '../engine/errors.js';
 import type { TaskRecord, TaskStore } from '../store/tasks.js';
+
+/** The reason a task's signal fires when the process shuts down: the task is resumed after the restart. */
+export class ShutdownError extends AutocoderError {
+  constructor() {
+    super('cancelled', 'autocoder is shutting down; the run will start again after the restart', { retryable: true });
+  }
+}
+
+export function isShutdown(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof ShutdownError;
+}
 
 /** Runs one task to its end; it records the outcome itself. */
 export type TaskExecutor = (task: TaskRecord, signal: AbortSignal) => Promise<void>;
@@ -87,6 +99,10 @@ export class EmbeddedQueue implements RunQueue {
       })
       .finally(() => {
         this.active.delete(task.id);
+        // Stopped by a shutdown, not by anyone's wish: leave it to be taken up again.
+        if (isShutdown(controller.signal)) {
+          this.options.store.update(task.id, { state: 'queued', endReason: null, finishedAt: null, error: null });
+        }
         this.notify();
       });
     this.active.set(task.id, { controller, done });
@@ -113,7 +129,7 @@ export class EmbeddedQueue implements RunQueue {
     const outcome = await Promise.race([all.then(() => 'done' as const), timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      for (const entry of this.active.values()) entry.controller.abort(new Error('autocoder is shutting down'));
+      for (const entry of this.active.values()) entry.controller.abort(new ShutdownError());
       await all;
     }
   }
