@@ -122,6 +122,7 @@ export function createApiRunner(core: Core) {
         signal,
         changeTracker: createGitChangeTracker(workspace.path),
         commandEnv: core.commandEnv,
+        sandbox: core.sandbox,
       });
       await core.sessions.saveSession({ id: sessionId, cwd: request.repo, model, messages: result.messages });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { EnvError, loadDotEnv, readEnv } from '../config/env.js';
+import { scrubInitialEnviron } from '../runtime/scrub-env.js';
 import { runCommand, type CliIo } from './run.js';
 
 const USAGE = `Usage: autocoder <command> [options]
@@ -35,6 +36,8 @@ export async function main(argv: string[], io: CliIo = {
     return 0;
   }
 
+  // Before anything runs a command: the secrets in this process's /proc/<pid>/environ.
+  if (io.env === process.env) scrubInitialEnviron();
   loadDotEnv(io.cwd);
   let env;
   try {

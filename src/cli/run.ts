@@ -4,6 +4,7 @@ import { AutocoderError, toAutocoderError } from '../engine/errors.js';
 import type { RunEvent } from '../engine/events.js';
 import type { AppEnv } from '../config/env.js';
 import { runLocal, DEFAULT_MAX_STEPS } from '../runtime/local-run.js';
+import { sandboxRequest } from '../runtime/sandbox-paths.js';
 import { createSessionStore, openDatabase } from '../store/sqlite.js';
 
 export interface CliIo {
@@ -148,6 +149,7 @@ export async function runCommand(argv: string[], io: CliIo, env: AppEnv): Promis
       apiKey: env.openaiApiKey,
       baseURL: env.openaiBaseUrl,
       commandSourceEnv: io.env,
+      sandbox: sandboxRequest(env, { cwd: io.cwd }),
       onEvent: (event) => {
         if (output === 'stream-json') io.stdout.write(`${JSON.stringify(event)}\n`);
         text?.onEvent(event);

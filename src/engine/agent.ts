@@ -5,6 +5,8 @@ import { AutocoderError, toAutocoderError } from './errors.js';
 import type { EndReason, Emit, FileChange, FinishedEvent, Usage } from './events.js';
 import type { ChatMessage, LlmClient, ToolCall } from './llm.js';
 import { buildSystemPrompt } from './prompt.js';
+import { resolveSandbox } from './sandbox/index.js';
+import type { CommandSandbox, SandboxRequest } from './sandbox/types.js';
 import { defaultTools, executeToolCall, toolSpecs } from './tools/index.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
 
@@ -38,6 +40,12 @@ export interface AgentOptions {
   commandTimeoutMs?: number;
   commandMaxOutputBytes?: number;
   commandEnv: NodeJS.ProcessEnv;
+  /**
+   * How `run_command` is confined: a sandbox, or what to detect one from (bwrap when it works
+   * here, probed once per process; `hiddenPaths` such as the data dir and key files). Default:
+   * detected, nothing extra hidden.
+   */
+  sandbox?: CommandSandbox | SandboxRequest;
   writePolicy?: ToolContext['writePolicy'];
 }
 
@@ -145,6 +153,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
     controller.signal.aborted ? (timedOut ? 'max_time' : 'cancelled') : undefined;
 
   try {
+    toolContext.sandbox = await resolveSandbox(options.sandbox);
     baseline = await options.changeTracker?.snapshot();
     while (reason === undefined) {
       reason = stopReason();

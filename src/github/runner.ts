@@ -5,6 +5,7 @@ import { describeToolCall } from '../engine/describe.js';
 import { AutocoderError, toAutocoderError } from '../engine/errors.js';
 import { createEmitter, type EndReason, type FileChange, type RunEvent } from '../engine/events.js';
 import type { LlmClient } from '../engine/llm.js';
+import { detectSandbox, type SandboxRequest } from '../engine/sandbox/index.js';
 import type { SessionStore } from '../engine/session.js';
 import { isShutdown } from '../queue/embedded-queue.js';
 import type { TaskRecord, TaskStore } from '../store/tasks.js';
@@ -36,6 +37,8 @@ export interface RunnerDeps {
   addSecret: (secret: string) => void;
   /** Environment for commands (already an allowlist). */
   commandEnv: NodeJS.ProcessEnv;
+  /** How commands are confined (setup, test, the agent's): bwrap when it works here, with these paths hidden. */
+  sandbox?: SandboxRequest;
   /** Every event of every run, for live readers (SSE, dashboard). */
   publish?: (event: RunEvent) => void;
   log: Logger;
@@ -139,9 +142,12 @@ export function createGithubRunner(deps: RunnerDeps) {
       });
       const ws = workspace;
 
+      const sandbox = await detectSandbox(deps.sandbox);
       if (config.setupCommand) {
-        const setup = await runProcess('bash', ['-c', config.setupCommand], {
-          cwd: ws.path, env: deps.commandEnv, timeoutMs: SETUP_TIMEOUT_MS, maxOutputBytes: COMMAND_OUTPUT_BYTES, signal,
+        // The one command with the network: it installs dependencies.
+        const wrapped = await sandbox.wrap(config.setupCommand, { cwd: ws.path, env: deps.commandEnv, writablePaths: [ws.path], network: true });
+        const setup = await runProcess(wrapped.file, wrapped.args, {
+          cwd: ws.path, env: wrapped.env, timeoutMs: SETUP_TIMEOUT_MS, maxOutputBytes: COMMAND_OUTPUT_BYTES, signal,
         });
         emit({ type: 'command', purpose: 'setup', command: config.setupCommand, exitCode: setup.exitCode, output: setup.output, durationMs: setup.durationMs, timedOut: setup.timedOut });
         if (setup.exitCode !== 0 && !signal.aborted) {
@@ -174,6 +180,7 @@ export function createGithubRunner(deps: RunnerDeps) {
         signal,
         changeTracker: createGitChangeTracker(ws.path),
         commandEnv: deps.commandEnv,
+        sandbox,
         writePolicy: run.mode === 'plan' ? () => 'a plan changes no file' : createWritePolicy(config),
       });
       await deps.sessions.saveSession({ id: sessionId, cwd: `${repo.owner}/${repo.repo}`, model: config.model, messages: result.messages });
@@ -212,8 +219,9 @@ export function createGithubRunner(deps: RunnerDeps) {
       if (config.testCommand) {
         progress.update({ phase: 'testing' });
         emit({ type: 'phase', phase: 'testing' });
-        const tested = await runProcess('bash', ['-c', config.testCommand], {
-          cwd: ws.path, env: deps.commandEnv, timeoutMs: TEST_TIMEOUT_MS, maxOutputBytes: COMMAND_OUTPUT_BYTES, signal,
+        const wrapped = await sandbox.wrap(config.testCommand, { cwd: ws.path, env: deps.commandEnv, writablePaths: [ws.path] });
+        const tested = await runProcess(wrapped.file, wrapped.args, {
+          cwd: ws.path, env: wrapped.env, timeoutMs: TEST_TIMEOUT_MS, maxOutputBytes: COMMAND_OUTPUT_BYTES, signal,
         });
         emit({ type: 'command', purpose: 'test', command: config.testCommand, exitCode: tested.exitCode, output: tested.output, durationMs: tested.durationMs, timedOut: tested.timedOut });
         test = { command: config.testCommand, exitCode: tested.exitCode, output: tested.output };

@@ -11,6 +11,7 @@ import { createSessionStore, openDatabase, type Db } from '../store/sqlite.js';
 import { TaskStore, type TaskRecord } from '../store/tasks.js';
 import { createSecretSet, type SecretSet } from '../util/secrets.js';
 import { WorkspaceManager } from '../workspace/index.js';
+import { sandboxRequest } from './sandbox-paths.js';
 
 /** A route of the HTTP server: answers (true) or passes (false). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
@@ -61,6 +62,8 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
     queue,
     /** The environment commands get: an allowlist, never the process's own. */
     commandEnv: buildCommandEnv(process.env),
+    /** How commands are confined: bwrap when it works here, the data dir, key file, .env and home credentials hidden. */
+    sandbox: sandboxRequest(env),
     /** Adds a kind of task this process executes, and what to say when one is given up. */
     addExecutor(source: string, execute: TaskExecutor, onAbandoned?: (task: TaskRecord) => Promise<void>): void {
       executors.set(source, execute);

@@ -5,6 +5,7 @@ import { AutocoderError } from '../engine/errors.js';
 import { createEmitter, type EventSink, type RunEvent } from '../engine/events.js';
 import type { LlmClient } from '../engine/llm.js';
 import type { SessionStore } from '../engine/session.js';
+import type { CommandSandbox, SandboxRequest } from '../engine/sandbox/types.js';
 import { buildCommandEnv } from '../engine/tools/command-env.js';
 import { createOpenAiClient } from '../llm/openai-client.js';
 import { createSessionStore, openDatabase } from '../store/sqlite.js';
@@ -38,6 +39,8 @@ export interface LocalRunOptions {
   baseURL?: string;
   /** The environment commands are given (filtered through the allowlist); default process.env. */
   commandSourceEnv?: NodeJS.ProcessEnv;
+  /** How commands are confined; default: bwrap when it works here, the data dir hidden. */
+  sandbox?: CommandSandbox | SandboxRequest;
 }
 
 export type LocalRunResult = Omit<AgentResult, 'messages'> & { taskId: string; events: RunEvent[] };
@@ -113,6 +116,7 @@ async function runWithSessions(
     signal: options.signal,
     changeTracker: createGitChangeTracker(root),
     commandEnv: buildCommandEnv(options.commandSourceEnv ?? process.env),
+    sandbox: options.sandbox ?? { hiddenPaths: options.dataDir ? [options.dataDir] : [] },
   });
   await sessions.saveSession({ id: sessionId, cwd: root, model: options.model, messages: result.messages });
   const { messages: _messages, ...rest } = result;

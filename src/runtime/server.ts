@@ -15,6 +15,8 @@ import type { TaskRecord } from '../store/tasks.js';
 import { createSecretSet } from '../util/secrets.js';
 import { createCore, type Core, type HttpHandler } from './core.js';
 import { createLogger } from './logger.js';
+import { detectSandbox } from '../engine/sandbox/index.js';
+import { lastEnvironScrub } from './scrub-env.js';
 
 /** Probot's own variables, minus REDIS_URL: Probot would use it for its rate limiter; ours is the run queue. */
 function probotEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -39,6 +41,7 @@ export function attachGithub(core: Core, app: Probot, metrics?: Metrics): void {
     redact: secrets.redact,
     addSecret: secrets.add,
     commandEnv: core.commandEnv,
+    sandbox: core.sandbox,
     publish: (event) => core.bus.publish(event),
     log,
   });
@@ -109,6 +112,7 @@ export async function startServer(env: AppEnv): Promise<number> {
   const log = createLogger(env.logLevel, secrets.redact);
   if (!env.openaiApiKey) log.warn('OPENAI_API_KEY is not set: runs will fail until it is');
   const core = createCore(env, log, secrets);
+  log.info({ sandbox: (await detectSandbox(core.sandbox)).describe(), environ: lastEnvironScrub() }, 'command sandbox');
   // /healthz, /metrics, the API executor and, with AUTOCODER_API_TOKEN, the /api routes.
   const api = attachApi(core);
   addDashboardRoutes(core);

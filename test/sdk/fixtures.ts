@@ -1,7 +1,7 @@
 /** Shared set-up of the SDK tests: a buggy repository, a model that fixes it, the examples as child processes. */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -57,27 +57,38 @@ export async function dataDir(): Promise<string> {
 }
 
 /**
- * A model whose first turn runs a command that writes its pid to `pidFile` and sleeps 30 s:
- * a command in flight to cancel. Any later turn finishes.
+ * A unique `sleep` argument per pid file: the command's pid is found on the host by it. The pid
+ * cannot come from the command itself: in the sandbox `$$` is its pid in its own namespace and
+ * /tmp is private to it.
+ */
+function sleepTag(pidFile: string): string {
+  return `30.${parseInt(createHash('sha256').update(pidFile).digest('hex').slice(0, 12), 16)}`;
+}
+
+/**
+ * A model whose first turn runs a command that sleeps 30 s: a command in flight to cancel. Any
+ * later turn finishes.
  */
 export function sleepingModel(pidFile: string): Script {
   return (_request, index) =>
     index === 0
-      ? { toolCalls: [{ name: 'run_command', arguments: { command: `echo $$ > ${pidFile}; exec sleep 30` } }] }
+      ? { toolCalls: [{ name: 'run_command', arguments: { command: `exec sleep ${sleepTag(pidFile)}` } }] }
       : { toolCalls: [{ name: 'finish', arguments: { summary: 'should not get here' } }] };
 }
 
-/** The pid written by {@link sleepingModel}'s command, once it is there. */
+/** The host pid of {@link sleepingModel}'s command, once it runs. */
 export async function waitForPid(pidFile: string, timeoutMs = 10_000): Promise<number> {
+  const tag = sleepTag(pidFile);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (existsSync(pidFile)) {
-      const text = (await readFile(pidFile, 'utf8')).trim();
-      if (text) return Number(text);
+    for (const name of await readdir('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const argv = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      if (argv[0].endsWith('sleep') && argv[1] === tag) return Number(name);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`no pid in ${pidFile} after ${timeoutMs} ms`);
+  throw new Error(`no command sleeping ${tag} after ${timeoutMs} ms`);
 }
 
 export function isAlive(pid: number): boolean {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { runProcess, type ProcessResult, type RunProcessOptions } from '../../util/process.js';
+import { runProcess, type ProcessResult } from '../../util/process.js';
 import { truncateMiddle } from '../../util/text.js';
+import { createUnsandboxed } from '../sandbox/none.js';
+import { DEFAULT_LIMITS, type CommandSandbox } from '../sandbox/types.js';
 import type { ToolContext, ToolDefinition } from './types.js';
 
 /** Characters of output given back to the model (head and tail). */
@@ -34,25 +36,20 @@ function status(result: ProcessResult, context: ToolContext): string {
   return `exit code ${result.exitCode}`;
 }
 
-/** bash when there is one; a minimal image may only have sh. */
-async function shell(command: string, options: RunProcessOptions): Promise<ProcessResult> {
-  try {
-    return await runProcess('bash', ['-c', command], options);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    return runProcess('sh', ['-c', command], options);
-  }
-}
+/** A context built without one (a test of the tool alone) still gets the allowlist and the limits. */
+const UNSANDBOXED: CommandSandbox = createUnsandboxed(DEFAULT_LIMITS, 'no sandbox in the tool context');
 
 export const runCommandTool: ToolDefinition<typeof schema> = {
   name: 'run_command',
   description:
-    'Run a shell command (bash -c) in the repository root: stdin closed, time limit, no secrets in the environment. Returns exit code and output.',
+    'Run a shell command (bash -c) in the repository root: stdin closed, time limit, no secrets; when sandboxed, no network and only the repository is writable. Returns exit code and output.',
   schema,
   async run(args, context) {
-    const result = await shell(args.command, {
+    const sandbox = context.sandbox ?? UNSANDBOXED;
+    const wrapped = await sandbox.wrap(args.command, { cwd: context.root, env: context.commandEnv, writablePaths: [context.root] });
+    const result = await runProcess(wrapped.file, wrapped.args, {
       cwd: context.root,
-      env: context.commandEnv,
+      env: wrapped.env,
       timeoutMs: context.commandTimeoutMs,
       maxOutputBytes: context.commandMaxOutputBytes,
       signal: context.signal,

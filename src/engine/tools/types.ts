@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CommandSandbox } from '../sandbox/types.js';
 
 /** How a tool may touch the working tree; built once per run. */
 export interface ToolContext {
@@ -11,6 +12,8 @@ export interface ToolContext {
   commandMaxOutputBytes: number;
   /** The whole environment a command gets: an allowlist, never the process's own. */
   commandEnv: NodeJS.ProcessEnv;
+  /** How `run_command` is confined; the agent always sets it. Absent: allowlist and limits only. */
+  sandbox?: CommandSandbox;
   /** Returns a reason when the path (relative, `/`-separated) may not be changed by the agent. */
   writePolicy?: (relPath: string) => string | undefined;
   /** Called after a tool created, changed or deleted a file. */
