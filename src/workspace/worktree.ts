@@ -159,8 +159,10 @@ export class PreparedWorkspace {
   async remove(): Promise<void> {
     if (this.removed) return;
     this.removed = true;
-    await removeWorktree(this.cachePath, this.path);
+    // The files go first, outside the lock; the administrative part takes turns with fetches.
+    await rm(this.path, { recursive: true, force: true });
     await this.mirrors.exclusive(this.cloneUrl, async () => {
+      await removeWorktree(this.cachePath, this.path);
       await git(['branch', '-D', this.branch], { cwd: this.cachePath, okExitCodes: [1] }).catch(() => undefined);
     });
   }
