@@ -41,13 +41,17 @@ function senderOf(sender: { login: string; id: number; type: string }): Trigger[
   return { login: sender.login, id: sender.id, type: sender.type };
 }
 
-/** What a revision needs of the pull request a review event is about. */
-function pullRequestOf(pr: {
+type PullRequestPayload = {
+  number: number;
+  title: string;
   head: { ref: string; repo: { full_name: string } | null };
   base: { ref: string };
   body: string | null;
   user: { login: string } | null;
-}): NonNullable<Trigger['pullRequest']> {
+};
+
+/** What a revision needs of the pull request a review event is about. */
+function pullRequestOf(pr: PullRequestPayload): NonNullable<Trigger['pullRequest']> {
   return { headRef: pr.head.ref, headRepoFullName: pr.head.repo?.full_name, baseRef: pr.base.ref, body: pr.body ?? '', userLogin: pr.user?.login };
 }
 
@@ -86,6 +90,32 @@ export function createGithubApp(deps: GithubAppDeps) {
     }
     log.info({ taskId: id, event: trigger.event }, 'trigger accepted');
     intake.process(id);
+  }
+
+  /** A review or a review comment on a pull request: a revision of it, for the issue it resolves. */
+  function acceptReview(
+    context: Context,
+    event: Trigger['event'],
+    payload: { installation?: { id: number }; repository: RepoPayload; sender: { login: string; id: number; type: string }; pull_request: PullRequestPayload },
+    commandText: string,
+    comment: NonNullable<Trigger['comment']>,
+  ): void {
+    const pr = payload.pull_request;
+    const trigger: Trigger = {
+      event,
+      deliveryId: context.id,
+      installationId: payload.installation!.id,
+      repo: repoOf(payload.repository),
+      number: pr.number,
+      isPullRequest: true,
+      title: pr.title,
+      body: pr.body ?? '',
+      sender: senderOf(payload.sender),
+      commandText,
+      comment,
+      pullRequest: pullRequestOf(pr),
+    };
+    accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
   }
 
   return (app: Probot): void => {
@@ -141,49 +171,19 @@ export function createGithubApp(deps: GithubAppDeps) {
       const { payload } = context;
       if (context.isBot || payload.comment.user?.type === 'Bot') return;
       if (!parseCommand(payload.comment.body)) return;
-      const pr = payload.pull_request;
-      const trigger: Trigger = {
-        event: 'pull_request_review_comment.created',
-        deliveryId: context.id,
-        installationId: payload.installation!.id,
-        repo: repoOf(payload.repository),
-        number: pr.number,
-        isPullRequest: true,
-        title: pr.title,
-        body: pr.body ?? '',
-        sender: senderOf(payload.sender),
-        commandText: payload.comment.body,
-        comment: {
-          id: payload.comment.id,
-          kind: 'review_comment',
-          path: payload.comment.path,
-          line: payload.comment.line ?? payload.comment.original_line ?? null,
-          diffHunk: payload.comment.diff_hunk,
-        },
-        pullRequest: pullRequestOf(pr),
-      };
-      accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
+      acceptReview(context, 'pull_request_review_comment.created', payload, payload.comment.body, {
+        id: payload.comment.id,
+        kind: 'review_comment',
+        path: payload.comment.path,
+        line: payload.comment.line ?? payload.comment.original_line ?? null,
+        diffHunk: payload.comment.diff_hunk,
+      });
     });
 
     app.on('pull_request_review.submitted', async (context) => {
       const { payload } = context;
       if (context.isBot || !payload.review.body || !parseCommand(payload.review.body)) return;
-      const pr = payload.pull_request;
-      const trigger: Trigger = {
-        event: 'pull_request_review.submitted',
-        deliveryId: context.id,
-        installationId: payload.installation!.id,
-        repo: repoOf(payload.repository),
-        number: pr.number,
-        isPullRequest: true,
-        title: pr.title,
-        body: pr.body ?? '',
-        sender: senderOf(payload.sender),
-        commandText: payload.review.body,
-        comment: { id: payload.review.id, kind: 'review' },
-        pullRequest: pullRequestOf(pr),
-      };
-      accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
+      acceptReview(context, 'pull_request_review.submitted', payload, payload.review.body, { id: payload.review.id, kind: 'review' });
     });
   };
 }
