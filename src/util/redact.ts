@@ -4,8 +4,13 @@
  * shaped like a credential, because a token we were never told about (one printed by a test
  * script, say) must not leak either.
  *
- * Everything is one combined regular expression, so a 1 MB log is one linear pass whatever the
- * number of secrets.
+ * One linear pass over the text whatever the number of secrets: known values are found with a
+ * rolling hash of their first characters (a regular expression with hundreds of literal
+ * alternatives — a private key gives dozens of forms — tries every one of them at every
+ * position, and every log line of the server went through it), credential shapes with one
+ * regular expression. The result is what the combined expression `literals | patterns` gives:
+ * the leftmost match wins, a known value before a pattern at the same place, the longest value
+ * first.
  */
 
 export const REDACTED = '[REDACTED]';
@@ -38,10 +43,6 @@ const TOKEN_PATTERNS: string[] = [
   '(?<=\\b[a-z][a-z0-9+.-]*://[^\\s:/@]+:)[^\\s/@]+(?=@)',
 ];
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 /**
@@ -67,28 +68,91 @@ export function secretForms(value: string): string[] {
   return [...forms];
 }
 
-function buildRegex(secrets: readonly string[]): RegExp {
+/** Every form of every secret long enough to be one, longest first. */
+function literalForms(secrets: readonly string[]): string[] {
   const literals = new Set<string>();
   for (const secret of secrets) {
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue;
-    for (const form of secretForms(secret)) literals.add(form);
+    for (const form of secretForms(secret)) if (form.length > 0) literals.add(form);
   }
-  // Longest first, so a secret that contains another is replaced whole.
-  const sorted = [...literals].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  return new RegExp([...sorted, ...TOKEN_PATTERNS].join('|'), 'g');
+  return [...literals].sort((a, b) => b.length - a.length);
 }
 
-const patternsOnly = buildRegex([]);
+const patternsOnly = new RegExp(TOKEN_PATTERNS.join('|'), 'g');
 
-function apply(regex: RegExp, text: string): string {
+const HASH_BASE = 31;
+/** Characters the rolling hash covers: every form is at least this long (see secretForms). */
+const MAX_WINDOW = MIN_SECRET_LENGTH;
+
+/** Finds the leftmost occurrence of any of a set of strings, the longest one at that place. */
+interface LiteralFinder {
+  /** Start and length of the leftmost, longest occurrence at or after `from`, or undefined. */
+  find(text: string, from: number): { start: number; length: number } | undefined;
+}
+
+function hashOf(text: string, start: number, window: number): number {
+  let h = 0;
+  for (let i = 0; i < window; i++) h = (Math.imul(h, HASH_BASE) + text.charCodeAt(start + i)) | 0;
+  return h;
+}
+
+function literalFinder(forms: string[]): LiteralFinder | undefined {
+  if (forms.length === 0) return undefined;
+  const window = Math.min(MAX_WINDOW, ...forms.map((form) => form.length));
+  // Forms by the hash of their first `window` characters; each list stays longest first.
+  const buckets = new Map<number, string[]>();
+  for (const form of forms) {
+    const h = hashOf(form, 0, window);
+    const bucket = buckets.get(h);
+    if (bucket) bucket.push(form);
+    else buckets.set(h, [form]);
+  }
+  let top = 1; // HASH_BASE ** (window - 1), wrapped like the hash
+  for (let i = 1; i < window; i++) top = Math.imul(top, HASH_BASE);
+  return {
+    find(text, from) {
+      const last = text.length - window;
+      if (from > last) return undefined;
+      let h = hashOf(text, from, window);
+      for (let i = from; ; i++) {
+        const bucket = buckets.get(h);
+        if (bucket) {
+          for (const form of bucket) if (text.startsWith(form, i)) return { start: i, length: form.length };
+        }
+        if (i >= last) return undefined;
+        h = (Math.imul(h - Math.imul(text.charCodeAt(i), top), HASH_BASE) + text.charCodeAt(i + window)) | 0;
+      }
+    },
+  };
+}
+
+function nextPattern(text: string, from: number): { start: number; length: number } | undefined {
+  patternsOnly.lastIndex = from;
+  const match = patternsOnly.exec(text);
+  return match ? { start: match.index, length: match[0].length } : undefined;
+}
+
+/** `text` with every known form and every credential pattern replaced by REDACTED. */
+function apply(finder: LiteralFinder | undefined, text: string): string {
   if (!text) return text;
-  regex.lastIndex = 0;
-  return text.replace(regex, REDACTED);
+  let out = '';
+  let pos = 0;
+  let literal = finder?.find(text, 0);
+  let pattern = nextPattern(text, 0);
+  while (literal || pattern) {
+    // The leftmost match; at the same place a known value wins, as it came first in the alternation.
+    const match = literal && (!pattern || literal.start <= pattern.start) ? literal : pattern!;
+    out += text.slice(pos, match.start) + REDACTED;
+    pos = match.start + Math.max(1, match.length);
+    if (literal && literal.start < pos) literal = finder!.find(text, pos);
+    if (pattern && pattern.start < pos) pattern = nextPattern(text, pos);
+  }
+  return pos === 0 ? text : out + text.slice(pos);
 }
 
 /** Replaces anything shaped like a credential (token prefixes, auth headers, PEM keys). */
 export function redactPatterns(text: string): string {
-  return apply(patternsOnly, text);
+  return apply(undefined, text);
 }
 
 export type Redactor = (text: string) => string;
@@ -105,8 +169,8 @@ export function createRedactor(secrets: ReadonlyArray<string | undefined | null>
     if (!value.includes('PRIVATE KEY')) continue;
     for (const line of value.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) values.push(line);
   }
-  const regex = buildRegex(values);
-  return (text) => apply(regex, text);
+  const finder = literalFinder(literalForms(values));
+  return (text) => apply(finder, text);
 }
 
 /**
