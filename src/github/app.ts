@@ -88,7 +88,7 @@ export function createGithubApp(deps: GithubAppDeps) {
       log.info('delivery seen before; ignored');
       return;
     }
-    log.info({ taskId: id, event: trigger.event }, 'trigger accepted');
+    log.debug({ taskId: id, event: trigger.event }, 'trigger accepted');
     intake.process(id);
   }
 

@@ -63,6 +63,24 @@ export function createIntake(deps: IntakeDeps) {
   const { store, log } = deps;
   const inFlight = new Set<string>();
   const pending = new Set<Promise<void>>();
+  // Writes to GitHub go out about one a second anyway (Probot's throttling): a burst of deliveries
+  // is taken in a few at a time rather than all at once, each holding a client and memory.
+  const MAX_AT_ONCE = 4;
+  const waiting: string[] = [];
+  let active = 0;
+  const startNext = () => {
+    while (active < MAX_AT_ONCE && waiting.length > 0) {
+      const taskId = waiting.shift()!;
+      active++;
+      const work = processWithRetries(taskId).finally(() => {
+        active--;
+        inFlight.delete(taskId);
+        pending.delete(work);
+        startNext();
+      });
+      pending.add(work);
+    }
+  };
   const knownLabels = new Map<string, string>();
 
   async function reply(octokit: Octokit, trigger: Trigger, body: string): Promise<void> {
@@ -292,11 +310,8 @@ export function createIntake(deps: IntakeDeps) {
     process(taskId: string): void {
       if (inFlight.has(taskId)) return;
       inFlight.add(taskId);
-      const work = processWithRetries(taskId).finally(() => {
-        inFlight.delete(taskId);
-        pending.delete(work);
-      });
-      pending.add(work);
+      waiting.push(taskId);
+      startNext();
     },
     /**
      * True when a label is the repository's autocoder label as last seen, else undefined (look it
