@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runEventSchema, type RunEvent } from '../../src/engine/events.js';
 import { startScriptedLlm, type RecordedRequest, type Script, type ScriptStep } from '../helpers/scripted-llm-server.js';
+import { runNodeChild, type ChildOutcome } from '../helpers/child.js';
 import { makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
 const BIN = resolve('bin/autocoder.js');
@@ -15,27 +15,8 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-interface CliOutcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): Promise<CliOutcome> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+function cli(args: string[], options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): Promise<ChildOutcome> {
+  return runNodeChild([BIN, ...args], { ...options, input: options.input ?? '' });
 }
 
 /** A scripted model that fixes `add` step by step, whatever the conversation before. */

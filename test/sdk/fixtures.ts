@@ -1,11 +1,11 @@
 /** Shared set-up of the SDK tests: a buggy repository, a model that fixes it, the examples as child processes. */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach } from 'vitest';
+import { runNodeChild, type ChildOutcome } from '../helpers/child.js';
 import { startScriptedLlm, type Script, type ScriptedLlm, type ScriptStep } from '../helpers/scripted-llm-server.js';
 import { makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
@@ -104,27 +104,11 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** tsx's loader by absolute URL, so an example runs from any folder (the repository as cwd). */
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-export interface ChildOutcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { ChildOutcome };
 
 /** Runs a file with Node (and tsx, for TypeScript), as a user would. */
 export function runNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<ChildOutcome> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', TSX, ...args], {
-      cwd: options.cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runNodeChild(['--import', TSX, ...args], options);
 }
 
 export function example(name: string): string {
