@@ -8,3 +8,5 @@ export { PreparedWorkspace, commitMessage } from './worktree.js';
 export type { CommitOptions, Person, PushResult, RebaseResult } from './worktree.js';
 export { WorkspaceManager } from './workspace-manager.js';
 export type { PrepareOptions } from './workspace-manager.js';
+export { WorktreePool, DEFAULT_PARKED_PER_REPOSITORY } from './worktree-pool.js';
+export type { SweepResult } from './worktree-sweep.js';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,18 +32,44 @@ export interface FileLockOptions {
   pollMs?: number;
 }
 
-/** Whether the process that wrote a lock on this host is gone. */
-async function ownerIsDead(path: string): Promise<boolean> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const [host, pidText] = text.trim().split(' ');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+function processIsGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
+}
+
+/** Whether the process that wrote a lock on this host is gone. */
+async function ownerIsDead(path: string): Promise<boolean> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const [host, pidText] = text.trim().split(' ');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  return processIsGone(pid);
+}
+
+/**
+ * Names this process as the owner of something on disk (a run's worktree): host, pid and a
+ * random word, because a restarted container gives the new process the pid of the old one.
+ */
+export const PROCESS_OWNER = `${hostname()} ${process.pid} ${randomBytes(6).toString('hex')}`;
+
+/**
+ * Whether the owner named by {@link PROCESS_OWNER}-style text is certainly gone: a process of
+ * this host that no longer runs, or an earlier process with this process's pid. Text that names
+ * another host, or nothing readable, is not ours to judge (false), except empty text (true).
+ */
+export function ownerIsGone(text: string | undefined, self: string = PROCESS_OWNER): boolean {
+  const owner = text?.trim() ?? '';
+  if (!owner) return true;
+  if (owner === self) return false;
+  const [host, pidText] = owner.split(' ');
+  const pid = Number(pidText);
+  const [selfHost, selfPid] = self.split(' ');
+  if (host !== selfHost || !Number.isInteger(pid) || pid <= 0) return false;
+  return pidText === selfPid || processIsGone(pid);
 }
 
 /**

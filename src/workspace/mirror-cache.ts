@@ -68,7 +68,11 @@ export class MirrorCache {
 
   /** Runs `fn` with the cache of `cloneUrl` to itself. */
   exclusive<T>(cloneUrl: string, fn: (path: string) => Promise<T>): Promise<T> {
-    const path = this.pathFor(cloneUrl);
+    return this.exclusivePath(this.pathFor(cloneUrl), fn);
+  }
+
+  /** {@link exclusive} for a cache known by its path (`pathFor`'s answer) rather than its remote. */
+  exclusivePath<T>(path: string, fn: (path: string) => Promise<T>): Promise<T> {
     return this.mutex.run(path, async () => {
       await mkdir(this.root, { recursive: true });
       return withFileLock(`${path}.lock`, () => fn(path));

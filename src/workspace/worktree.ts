@@ -33,6 +33,10 @@ export interface WorktreeInit {
   baseBranch: string;
   baseSha: string;
   startedFrom: 'base' | 'branch';
+  /** Whether the tree was recycled from a parked one (see WorktreePool) rather than newly written. */
+  recycled?: boolean;
+  /** Parks the tree for a later run instead of deleting it; false when it may not be kept. */
+  park?: () => Promise<boolean>;
 }
 
 /** Git identity text must not smuggle in line breaks or address brackets. */
@@ -69,8 +73,11 @@ export class PreparedWorkspace {
   /** Whether it started from the base branch or from the existing remote `branch` (a revision). */
   readonly startedFrom: 'base' | 'branch';
   readonly cachePath: string;
+  /** Whether the files came from a parked tree of an earlier run (only the differing ones were written). */
+  readonly recycled: boolean;
   private readonly mirrors: MirrorCache;
   private readonly cloneUrl: string;
+  private readonly park?: () => Promise<boolean>;
   private removed = false;
 
   constructor(init: WorktreeInit) {
@@ -82,6 +89,8 @@ export class PreparedWorkspace {
     this.baseBranch = init.baseBranch;
     this.baseSha = init.baseSha;
     this.startedFrom = init.startedFrom;
+    this.recycled = init.recycled ?? false;
+    this.park = init.park;
   }
 
   async headSha(): Promise<string> {
@@ -155,10 +164,16 @@ export class PreparedWorkspace {
     return { ok: true, sha: await this.headSha() };
   }
 
-  /** Removes the worktree, its administrative files and the local branch. Safe to call twice. */
+  /**
+   * Ends the run's use of the worktree: its files, administrative files and local branch go away
+   * from `path`. The tree is parked for the next run of the repository when the pool has room,
+   * else deleted. Safe to call twice.
+   */
   async remove(): Promise<void> {
     if (this.removed) return;
     this.removed = true;
+    // A tree that cannot be parked (pool full, untrustworthy index, a failed reset) is deleted.
+    if (this.park && (await this.park().catch(() => false))) return;
     // The files go first, outside the lock; the administrative part takes turns with fetches.
     await rm(this.path, { recursive: true, force: true });
     await this.mirrors.exclusive(this.cloneUrl, async () => {

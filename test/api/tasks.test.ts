@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { waitFor } from '../e2e/app-process.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 import { startHarness, turnOf, type Harness } from './harness.js';
 import { MATH_FILES, scriptedModel } from './models.js';
@@ -56,7 +57,9 @@ describe('a task on a local repository', () => {
     // Without pushBranch the repository is left as it was, and the worktree is gone.
     expect(await readFile(join(repo.root, 'src/math.js'), 'utf8')).toContain('a - b');
     expect(await repo.git('branch', '--list')).not.toContain('autocoder');
-    await expect(readFile(join(h.core.workspaces.worktreePath(created.id), 'src/math.js'))).rejects.toThrow();
+    // The tree is cleaned up (parked for the next run, or deleted) right after the task ends.
+    const treeFile = join(h.core.workspaces.worktreePath(created.id), 'src/math.js');
+    await waitFor(async () => (await readFile(treeFile).then(() => false, () => true)) || undefined, 'the worktree to go');
 
     // Listed, and filtered.
     const { tasks } = await h.json(`/api/tasks?source=api&state=finished&repo=${encodeURIComponent(repo.root)}`);

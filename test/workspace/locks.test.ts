@@ -3,7 +3,8 @@ import { rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyedMutex, withFileLock } from '../../src/workspace/locks.js';
+import { spawnSync } from 'node:child_process';
+import { KeyedMutex, PROCESS_OWNER, ownerIsGone, withFileLock } from '../../src/workspace/locks.js';
 import { makeTempDir } from '../helpers/temp-repo.js';
 
 const dirs: string[] = [];
@@ -70,5 +71,24 @@ describe('withFileLock', () => {
     const lock = join(dir, 'live.lock');
     await writeFile(lock, `${hostname()} ${process.pid}\n`);
     await expect(withFileLock(lock, async () => 'never', { timeoutMs: 100, pollMs: 10 })).rejects.toThrow(/timed out waiting/);
+  });
+});
+
+describe('ownerIsGone', () => {
+  it('tells a finished process, or an earlier one with our pid, from a live owner', () => {
+    const self = `${hostname()} ${process.pid} abcdef012345`;
+    expect(PROCESS_OWNER.startsWith(`${hostname()} ${process.pid} `)).toBe(true);
+    expect(ownerIsGone(self, self)).toBe(false);
+    expect(ownerIsGone(`${self}\n`, self)).toBe(false);
+    // A restarted container: same host, same pid, another process.
+    expect(ownerIsGone(`${hostname()} ${process.pid} 999999999999`, self)).toBe(true);
+    expect(ownerIsGone(`${hostname()} ${process.ppid} 999999999999`, self)).toBe(false);
+    const finished = spawnSync('true').pid;
+    expect(ownerIsGone(`${hostname()} ${finished} 999999999999`, self)).toBe(true);
+    // Another machine's processes are not ours to judge; no mark at all means nobody owns it.
+    expect(ownerIsGone(`some-other-host-x ${finished} 999999999999`, self)).toBe(false);
+    expect(ownerIsGone(undefined, self)).toBe(true);
+    expect(ownerIsGone('', self)).toBe(true);
+    expect(ownerIsGone('garbage', self)).toBe(false);
   });
 });
