@@ -8,6 +8,8 @@
  * emulator, through GHE_HOST) for the permission, the configuration, the reaction and the
  * progress comment. That traffic goes on while the load runs, as it would in production; only the
  * time to each response is measured. The load comes from its own process (fixtures/webhook-load.mjs).
+ * Each server's CPU time per delivery (from /proc, the load's warm-up included) is noted too: on a
+ * machine shared with other work it is steadier than deliveries per second.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -48,6 +50,8 @@ interface Figures {
   max: number;
   errors: number;
   rssAfter: number;
+  /** The server's CPU time per delivery during the load (warm-up included), in ms. */
+  cpuPerDelivery: number;
 }
 
 async function load(url: string, bodyFile: string, signature: string, concurrency: number, count: number, warmup: number, idPrefix: string): Promise<LoadResult> {
@@ -62,7 +66,7 @@ async function load(url: string, bodyFile: string, signature: string, concurrenc
   return JSON.parse(child.stdout) as LoadResult;
 }
 
-function figures(concurrency: number, result: LoadResult, server: Child): Figures {
+function figures(concurrency: number, result: LoadResult, server: Child, cpuPerDelivery: number): Figures {
   const ok = Object.entries(result.statuses).filter(([status]) => status.startsWith('2')).reduce((n, [, c]) => n + c, 0);
   return {
     concurrency,
@@ -73,13 +77,14 @@ function figures(concurrency: number, result: LoadResult, server: Child): Figure
     max: Math.max(...result.latencies),
     errors: result.latencies.length - ok,
     rssAfter: server.rssBytes(),
+    cpuPerDelivery,
   };
 }
 
 /** The median of each figure over rounds. */
 function medianFigures(runs: Figures[]): Figures {
   const m = (key: keyof Figures) => median(runs.map((r) => r[key]));
-  return { concurrency: runs[0].concurrency, count: m('count'), perSecond: m('perSecond'), p50: m('p50'), p99: m('p99'), max: Math.max(...runs.map((r) => r.max)), errors: Math.max(...runs.map((r) => r.errors)), rssAfter: Math.max(...runs.map((r) => r.rssAfter)) };
+  return { concurrency: runs[0].concurrency, count: m('count'), perSecond: m('perSecond'), p50: m('p50'), p99: m('p99'), max: Math.max(...runs.map((r) => r.max)), errors: Math.max(...runs.map((r) => r.errors)), rssAfter: Math.max(...runs.map((r) => r.rssAfter)), cpuPerDelivery: m('cpuPerDelivery') };
 }
 
 export const intakeBench: Benchmark = {
@@ -123,7 +128,7 @@ export const intakeBench: Benchmark = {
           OPENAI_API_KEY: 'sk-bench-not-used',
           OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
           AUTOCODER_DATA_DIR: join(dir, 'data'),
-          LOG_LEVEL: 'info',
+          LOG_LEVEL: (process.env.BENCH_APP_LOG_LEVEL as NodeJS.ProcessEnv['LOG_LEVEL']) ?? 'info',
         },
         dir,
       );
@@ -134,9 +139,10 @@ export const intakeBench: Benchmark = {
       for (let round = 0; round < ROUNDS; round++) {
         for (const [i, [concurrency, count, warmup]] of PLAN.entries()) {
           for (const server of servers) {
+            const cpuBefore = server.child.cpuMs();
             const result = await load(`${server.child.url}/api/github/webhooks`, bodyFile, signature, concurrency, count, warmup, `${server.name}-r${round}-c${concurrency}`);
-            const f = figures(concurrency, result, server.child);
-            ctx.log(`  ${server.name} c${concurrency}: ${f.perSecond.toFixed(0)}/s, p50 ${formatMs(f.p50)}, p99 ${formatMs(f.p99)}, max ${formatMs(f.max)}, non-2xx ${f.errors}`);
+            const f = figures(concurrency, result, server.child, (server.child.cpuMs() - cpuBefore) / (count + warmup));
+            ctx.log(`  ${server.name} c${concurrency}: ${f.perSecond.toFixed(0)}/s, p50 ${formatMs(f.p50)}, p99 ${formatMs(f.p99)}, max ${formatMs(f.max)}, non-2xx ${f.errors}, CPU ${(f.cpuPerDelivery * 1000).toFixed(0)} µs per delivery`);
             server.runs[i].push(f);
             await sleep(300);
           }
@@ -167,7 +173,7 @@ export const intakeBench: Benchmark = {
           target: '≥ 0.8× the bare app',
           pass: throughputRatio >= 0.8,
           ...(concurrency === 64
-            ? { note: `median of ${ROUNDS} rounds of ${a.count} signed issues.labeled deliveries (after ${PLAN[i][2]} warm-up), ${a.errors} not 2xx; ${githubCalls} GitHub API calls by the background intake meanwhile; app RSS ${(a.rssAfter / 2 ** 20).toFixed(0)} MB after` }
+            ? { note: `median of ${ROUNDS} rounds of ${a.count} signed issues.labeled deliveries (after ${PLAN[i][2]} warm-up), ${a.errors} not 2xx; ${githubCalls} GitHub API calls by the background intake meanwhile; app RSS ${(a.rssAfter / 2 ** 20).toFixed(0)} MB after; CPU per delivery (process time during the load / deliveries, which does not depend on what else the machine runs): app ${(a.cpuPerDelivery * 1000).toFixed(0)} µs, bare Probot ${(b.cpuPerDelivery * 1000).toFixed(0)} µs (at concurrency 1: ${(appFigures[0].cpuPerDelivery * 1000).toFixed(0)} µs vs ${(bareFigures[0].cpuPerDelivery * 1000).toFixed(0)} µs)` }
             : {}),
           details: { app: a, bare: b },
         });

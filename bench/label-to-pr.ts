@@ -19,6 +19,7 @@ import { readEnv } from '../src/config/env.js';
 import { createCore } from '../src/runtime/core.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { attachGithub } from '../src/runtime/server.js';
+import { GITHUB_WRITE_PACE } from '../src/github/write-limits.js';
 import { createSecretSet } from '../src/util/secrets.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../test/helpers/github-emulator.js';
 import { startGitServer, type GitServer } from '../test/helpers/git-http-server.js';
@@ -35,8 +36,11 @@ const SECRET = 'bench-label-secret';
 const OWNER = 'acme';
 const MAINTAINER = { login: 'mia', id: 5001, type: 'User' as const };
 const MEASURED = 3;
-/** Octokit's notification limiter spaces comment and pull-request creations 3 s apart: wait it out between runs. */
-const QUIET_MS = 3_500;
+/**
+ * Between runs, long enough for the app's write limiters to refill what one run spent (five
+ * writes, two of them notifying: see src/github/write-limits.ts), as after any quiet spell.
+ */
+const QUIET_MS = Math.max(5 * GITHUB_WRITE_PACE.write.everyMs, 2 * GITHUB_WRITE_PACE.notifications.everyMs) + 500;
 
 interface Call {
   method: string;
@@ -287,7 +291,7 @@ export const labelToPrBench: Benchmark = {
           shown: formatMs(pr),
           target: '< 3 s',
           pass: pr < 3_000,
-          note: `median of ${MEASURED}; the webhook was answered after ${formatMs(ack)}, POST /pulls answered at ${formatMs(answered)}. Writes to GitHub until then: ${timeline(typical).join('; ')}. Octokit's throttling (on by default in Probot) spaces writes 1 s apart and writes that notify people (comments, pull requests) 3 s apart, process-wide`,
+          note: `median of ${MEASURED}; the webhook was answered after ${formatMs(ack)}, POST /pulls answered at ${formatMs(answered)}. Writes to GitHub until then: ${timeline(typical).join('; ')}. Octokit's write limiters are on, paced as src/github/write-limits.ts says: a burst of ${GITHUB_WRITE_PACE.write.burst} writes (${GITHUB_WRITE_PACE.notifications.burst} notifying) after a quiet spell, then one a second (one notifying every ${GITHUB_WRITE_PACE.notifications.everyMs / 1000} s), one at a time; Probot's defaults space every write 1 s and every notifying one 3 s from the first on`,
           details: { runs, unthrottled },
         },
         {

@@ -20,6 +20,8 @@ export interface Child {
   output(): string;
   /** Resident memory of the process now, from /proc (0 when unknown). */
   rssBytes(): number;
+  /** CPU time (user + system) the process has used so far, from /proc, in ms (0 when unknown). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,15 @@ function startChild(command: string, args: string[], env: NodeJS.ProcessEnv, log
         return 0;
       }
     },
+    cpuMs() {
+      try {
+        // Fields 14 and 15 (utime, stime) after the command name, which may hold spaces.
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      } catch {
+        return 0;
+      }
+    },
     async stop() {
       if (exited) return;
       try {
@@ -67,6 +78,9 @@ function startChild(command: string, args: string[], env: NodeJS.ProcessEnv, log
   };
   return { child, handle };
 }
+
+/** USER_HZ: the unit of /proc's CPU times; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 
 const baseEnv = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG ?? 'C.UTF-8' });
 

@@ -13,15 +13,18 @@ export interface ProgressReporterOptions {
   runId: string;
   redact: Redactor;
   log: Logger;
-  /** Least time between two edits while the phase stays the same. */
+  /** Least time between two edits, phase changes included (`flush` writes at once). */
   minIntervalMs?: number;
   /** Called with every state, for the store (status command, dashboard). */
   onState?: (state: ProgressUpdate) => void;
 }
 
 /**
- * Keeps one progress comment in step with a run: edits are serialised, coalesced while a phase
- * lasts, sent at once when the phase changes, and skipped when the text would not change.
+ * Keeps one progress comment in step with a run: edits are serialised, at most one per interval,
+ * each with the latest state, and skipped when the text would not change. A phase change is sent
+ * at once when the interval since the last edit has passed, else with the next edit: a fast run
+ * would otherwise spend GitHub writes (which take turns, see write-limits.ts) on phases nobody
+ * saw, ahead of its pull request. The final state goes out with `flush`.
  */
 export function createProgressReporter(options: ProgressReporterOptions) {
   const minInterval = options.minIntervalMs ?? 3_000;
@@ -34,6 +37,8 @@ export function createProgressReporter(options: ProgressReporterOptions) {
 
   const write = () => {
     timer = undefined;
+    // Counted from the start of an edit: one in flight is not a reason to send the next at once.
+    if (wanted && wanted.body !== written) lastWrite = Date.now();
     chain = chain.then(async () => {
       const target = wanted;
       if (!target || target.body === written) return;
@@ -41,7 +46,6 @@ export function createProgressReporter(options: ProgressReporterOptions) {
         const octokit = await options.octokit();
         await octokit.rest.issues.updateComment({ owner: options.owner, repo: options.repo, comment_id: options.commentId, body: target.body });
         written = target.body;
-        lastWrite = Date.now();
       } catch (error) {
         // Progress is best effort: a failed edit is logged and the next state is tried again.
         options.log.warn({ err: error }, 'could not update the progress comment');
@@ -56,12 +60,10 @@ export function createProgressReporter(options: ProgressReporterOptions) {
       const phaseChanged = state.phase !== lastPhase;
       lastPhase = state.phase;
       wanted = { body, phase: state.phase };
-      if (phaseChanged) {
-        if (timer) clearTimeout(timer);
-        write();
-      } else if (!timer) {
-        timer = setTimeout(write, Math.max(0, minInterval - (Date.now() - lastWrite)));
-      }
+      if (timer) return; // the edit already planned takes this state with it
+      const wait = minInterval - (Date.now() - lastWrite);
+      if (phaseChanged && wait <= 0) write();
+      else timer = setTimeout(write, Math.max(0, wait));
     },
     /** Waits until the latest state is written (or has failed to be). */
     async flush(): Promise<void> {

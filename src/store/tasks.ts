@@ -156,6 +156,7 @@ export class TaskStore {
          VALUES (@id, @source, @state, @threadKey, @deliveryId, @repo, @issueNumber, @title, @model, @request, @data, @now, @now)`,
       ),
       get: db.prepare<[string], Row>('SELECT * FROM tasks WHERE id = ?'),
+      stateOf: db.prepare<[string], { state: TaskState }>('SELECT state FROM tasks WHERE id = ?'),
       byDelivery: db.prepare<[string], Row>('SELECT * FROM tasks WHERE delivery_id = ?'),
       byThread: db.prepare<[string], Row>('SELECT * FROM tasks WHERE thread_key = ? ORDER BY created_at, rowid'),
       nextQueued: db.prepare<[string], Row>(
@@ -177,6 +178,50 @@ export class TaskStore {
 
   /** Stores a new task; false when a task for the same delivery exists already. */
   insert(task: NewTask): boolean {
+    const inserted = this.insertRow(task);
+    if (inserted) this.onChange(task.id);
+    return inserted;
+  }
+
+  /**
+   * {@link insert} for webhook deliveries: the ones that arrive in the same turn of the event loop
+   * are stored in one transaction, one commit for all instead of one each (a commit writes the
+   * table's and its indexes' pages to the log again; under a burst of deliveries that was the
+   * intake's largest cost). Each promise settles once its own row is committed, so a handler that
+   * awaits it answers GitHub only after the delivery is safe.
+   */
+  insertSoon(task: NewTask): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ task, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
+    });
+  }
+
+  private readonly pendingInserts: { task: NewTask; resolve: (inserted: boolean) => void; reject: (error: unknown) => void }[] = [];
+
+  private flushInserts(): void {
+    const batch = this.pendingInserts.splice(0);
+    let results: boolean[];
+    try {
+      results = this.db.transaction(() => batch.map(({ task }) => this.insertRow(task)))();
+    } catch {
+      // One row that cannot be stored must not fail the others: each on its own, as `insert` does.
+      for (const item of batch) {
+        try {
+          item.resolve(this.insert(item.task));
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+      return;
+    }
+    batch.forEach((item, i) => {
+      if (results[i]) this.onChange(item.task.id);
+      item.resolve(results[i]);
+    });
+  }
+
+  private insertRow(task: NewTask): boolean {
     const info = this.statements.insert.run({
       id: task.id,
       source: task.source,
@@ -191,13 +236,17 @@ export class TaskStore {
       data: JSON.stringify(task.data ?? {}),
       now: new Date().toISOString(),
     });
-    if (info.changes === 1) this.onChange(task.id);
     return info.changes === 1;
   }
 
   get<Request = unknown>(id: string): TaskRecord<Request> | undefined {
     const row = this.statements.get.get(id);
     return row ? (toRecord(row) as TaskRecord<Request>) : undefined;
+  }
+
+  /** A task's state alone, without reading (and parsing) the whole row. */
+  stateOf(id: string): TaskState | undefined {
+    return this.statements.stateOf.get(id)?.state;
   }
 
   byDelivery(deliveryId: string): TaskRecord | undefined {
@@ -288,6 +337,24 @@ export class TaskStore {
       source: row.source,
       count: row.n,
     }));
+  }
+
+  /**
+   * Runs asked for on one repository in a time window (GitHub runs: those with a run planned,
+   * queued, running or finished; commands and rejected triggers are not runs), and the tokens
+   * they used: the result's, or for a run still going the live count it keeps in `data.usage`.
+   */
+  repoUsage(repo: string, fromIso: string, toIso: string, exceptTaskId = ''): { runs: number; tokens: number } {
+    const row = this.db
+      .prepare<Record<string, string>, { runs: number; tokens: number | null }>(
+        `SELECT COUNT(*) AS runs,
+                SUM(COALESCE(json_extract(result, '$.usage.totalTokens'), json_extract(data, '$.usage.totalTokens'), 0)) AS tokens
+           FROM tasks
+          WHERE repo = @repo COLLATE NOCASE AND created_at >= @from AND created_at < @to AND id != @except
+            AND state IN ('queued', 'running', 'finished') AND json_extract(data, '$.run') IS NOT NULL`,
+      )
+      .get({ repo, from: fromIso, to: toIso, except: exceptTaskId });
+    return { runs: row?.runs ?? 0, tokens: row?.tokens ?? 0 };
   }
 
   appendEvent(event: RunEvent): void {
