@@ -53,10 +53,13 @@ export async function main(argv: string[], io: CliIo = {
   switch (command) {
     case 'run':
       return runCommand(rest, io, env);
-    case 'serve':
+    case 'serve': {
+      const { startServer } = await import('../runtime/server.js');
+      return startServer(env);
+    }
     case 'worker': {
-      const { startServer, startWorker } = await import('../runtime/server.js');
-      return command === 'serve' ? startServer(env) : startWorker(env);
+      const { startWorker } = await import('../runtime/worker.js');
+      return startWorker(env);
     }
     default:
       io.stderr.write(`autocoder: unknown command "${command}"\n\n${USAGE}`);

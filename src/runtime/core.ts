@@ -5,8 +5,13 @@ import { AutocoderError } from '../engine/errors.js';
 import type { LlmClient } from '../engine/llm.js';
 import { buildCommandEnv } from '../engine/tools/command-env.js';
 import { createOpenAiClient } from '../llm/openai-client.js';
-import { EmbeddedQueue, type TaskExecutor } from '../queue/embedded-queue.js';
+import { EmbeddedQueue, type RunQueue, type TaskExecutor } from '../queue/embedded-queue.js';
 import { EventBus } from '../queue/event-bus.js';
+import { RedisRunQueue } from '../queue/redis-queue.js';
+import type { SessionStore } from '../engine/session.js';
+import type { SandboxRequest } from '../engine/sandbox/index.js';
+import { DispatchStore } from '../store/dispatch-store.js';
+import type { RunStore } from '../store/run-store.js';
 import { createSessionStore, openDatabase, type Db } from '../store/sqlite.js';
 import { TaskStore, type TaskRecord } from '../store/tasks.js';
 import { createSecretSet, type SecretSet } from '../util/secrets.js';
@@ -26,6 +31,35 @@ function missingKeyClient(): LlmClient {
 }
 
 /**
+ * What the executors of runs (GitHub's, the API's) need, in a server process and in a Redis
+ * worker alike: a worker's store is served from the job (src/queue/remote-store.ts).
+ */
+export interface ExecutorCore {
+  env: AppEnv;
+  log: Logger;
+  secrets: SecretSet;
+  store: RunStore;
+  sessions: SessionStore;
+  workspaces: WorkspaceManager;
+  llm: LlmClient;
+  bus: Pick<EventBus, 'publish'>;
+  commandEnv: NodeJS.ProcessEnv;
+  sandbox: SandboxRequest;
+}
+
+/** The parts of an executor that come from the environment alone: the same in the server and a worker. */
+export function createExecutionParts(env: AppEnv) {
+  return {
+    workspaces: new WorkspaceManager({ dataDir: env.dataDir }),
+    llm: env.openaiApiKey ? createOpenAiClient({ apiKey: env.openaiApiKey, baseURL: env.openaiBaseUrl }) : missingKeyClient(),
+    /** The environment commands get: an allowlist, never the process's own. */
+    commandEnv: buildCommandEnv(process.env),
+    /** How commands are confined: bwrap when it works here, the data dir, key file, .env and home credentials hidden. */
+    sandbox: sandboxRequest(env),
+  };
+}
+
+/**
  * What every front-end of a server process shares: the store, the queue and its executors by
  * task source, live events, the workspaces, the model client, the known secrets, HTTP routes.
  * Built once from the environment; front-ends receive it and add their executors and routes.
@@ -35,20 +69,28 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
   const db: Db = openDatabase(env.dataDir);
   const store = new TaskStore(db, (taskId) => bus.taskChanged(taskId));
   const sessions = createSessionStore(db);
-  const workspaces = new WorkspaceManager({ dataDir: env.dataDir });
-  const llm = env.openaiApiKey ? createOpenAiClient({ apiKey: env.openaiApiKey, baseURL: env.openaiBaseUrl }) : missingKeyClient();
+  const { workspaces, llm, commandEnv, sandbox } = createExecutionParts(env);
   const executors = new Map<string, TaskExecutor>();
   const abandonedHandlers = new Map<string, (task: TaskRecord) => Promise<void>>();
   const httpHandlers: HttpHandler[] = [];
-  const queue = new EmbeddedQueue({
-    store,
-    concurrency: env.concurrency,
-    executors,
-    log,
-    onAbandoned: async (task) => {
-      await abandonedHandlers.get(task.source)?.(task);
-    },
-  });
+  const onAbandoned = async (task: TaskRecord) => {
+    await abandonedHandlers.get(task.source)?.(task);
+  };
+  // With REDIS_URL this process executes nothing: it queues runs for `autocoder worker` processes.
+  const redisQueue = env.redisUrl
+    ? new RedisRunQueue({
+        url: env.redisUrl,
+        store,
+        dispatch: new DispatchStore(db, store),
+        sessions,
+        bus,
+        sources: () => [...executors.keys()],
+        onAbandoned,
+        log,
+        lockMs: env.workerLockMs,
+      })
+    : undefined;
+  const queue: RunQueue = redisQueue ?? new EmbeddedQueue({ store, concurrency: env.concurrency, executors, log, onAbandoned });
 
   return {
     env,
@@ -60,10 +102,10 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
     workspaces,
     llm,
     queue,
-    /** The environment commands get: an allowlist, never the process's own. */
-    commandEnv: buildCommandEnv(process.env),
-    /** How commands are confined: bwrap when it works here, the data dir, key file, .env and home credentials hidden. */
-    sandbox: sandboxRequest(env),
+    /** Whether a webhook delivery can be taken in now (with Redis: it answers); else a 503 lets GitHub deliver it again. */
+    queueReady: async (): Promise<boolean> => (redisQueue ? redisQueue.ready() : true),
+    commandEnv,
+    sandbox,
     /** Adds a kind of task this process executes, and what to say when one is given up. */
     addExecutor(source: string, execute: TaskExecutor, onAbandoned?: (task: TaskRecord) => Promise<void>): void {
       executors.set(source, execute);

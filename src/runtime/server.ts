@@ -5,18 +5,20 @@ import type { Metrics } from '../api/metrics.js';
 import type { AppEnv } from '../config/env.js';
 import { AutocoderError } from '../engine/errors.js';
 import { createGithubApp } from '../github/app.js';
-import { createIdentity } from '../github/identity.js';
 import { createIntake } from '../github/intake.js';
-import type { Octokit } from '../github/octokit.js';
+import { budgetSettingsFrom } from '../github/budgets.js';
 import { renderProgressComment } from '../github/render.js';
-import { createGithubRunner } from '../github/runner.js';
 import type { GithubRun } from '../github/trigger.js';
 import type { TaskRecord } from '../store/tasks.js';
 import { createSecretSet } from '../util/secrets.js';
 import { createCore, type Core, type HttpHandler } from './core.js';
-import { createLogger } from './logger.js';
+import { createGithubExecutor, githubAuth } from './github-executor.js';
+import { createLogger, withRequestLogAtDebug } from './logger.js';
 import { detectSandbox } from '../engine/sandbox/index.js';
 import { lastEnvironScrub } from './scrub-env.js';
+import { limitRequestBodies } from './body-limit.js';
+import { expiryAwareOctokit } from '../github/token-expiry.js';
+import { pacedOctokit } from '../github/write-limits.js';
 
 /** Probot's own variables, minus REDIS_URL: Probot would use it for its rate limiter; ours is the run queue. */
 function probotEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -28,24 +30,10 @@ function probotEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export function attachGithub(core: Core, app: Probot, metrics?: Metrics): void {
   const { store, log, secrets } = core;
   if (metrics) countWebhooks(app, metrics);
-  const getOctokit = async (installationId: number) => (await app.auth(installationId)) as unknown as Octokit;
-  const getAppOctokit = async () => (await app.auth()) as unknown as Octokit;
-  const runner = createGithubRunner({
-    store,
-    sessions: core.sessions,
-    workspaces: core.workspaces,
-    llm: core.llm,
-    getOctokit,
-    getAppOctokit,
-    identity: createIdentity(getAppOctokit),
-    redact: secrets.redact,
-    addSecret: secrets.add,
-    commandEnv: core.commandEnv,
-    sandbox: core.sandbox,
-    publish: (event) => core.bus.publish(event),
-    log,
-  });
-  core.addExecutor('github', runner, async (task: TaskRecord) => {
+  gateWebhooks(app, core);
+  const { getOctokit } = githubAuth(app);
+  // With REDIS_URL the workers execute it; the source is still registered, so its tasks are queued.
+  core.addExecutor('github', createGithubExecutor(core, app), async (task: TaskRecord) => {
     const run = task.data.run as GithubRun | undefined;
     const commentId = task.data.progressCommentId as number | undefined;
     if (!run || !commentId) return;
@@ -58,7 +46,9 @@ export function attachGithub(core: Core, app: Probot, metrics?: Metrics): void {
         phase: 'failed',
         runId: task.id,
         error: task.error ?? 'interrupted',
-        reason: 'autocoder was restarted while this run was in progress.',
+        reason: core.env.redisUrl
+          ? 'The workers could not complete this run (the one running it stopped, or it failed more than once).'
+          : 'autocoder was restarted while this run was in progress.',
         redact: secrets.redact,
       }),
     });
@@ -71,9 +61,34 @@ export function attachGithub(core: Core, app: Probot, metrics?: Metrics): void {
     defaultModel: core.env.model,
     redact: secrets.redact,
     log,
+    budgets: budgetSettingsFrom(core.env),
   });
   createGithubApp({ store, intake, log })(app);
   intake.recover();
+}
+
+/**
+ * With Redis as the queue, a delivery is only taken in while Redis answers: otherwise the webhook
+ * gets a 503 at once (GitHub can deliver it again) instead of a run that could never be queued.
+ * Probot's webhook middleware is the first handler of its server, before any of ours, so the
+ * check goes in front of that middleware itself.
+ */
+function gateWebhooks(app: Probot, core: Core): void {
+  if (!core.env.redisUrl) return;
+  const middleware = app.getNodeMiddleware.bind(app);
+  const path = core.env.webhookPath;
+  app.getNodeMiddleware = async (options) => {
+    const inner = await middleware(options);
+    return async (req, res, next) => {
+      if (req.method === 'POST' && new URL(req.url ?? '/', 'http://localhost').pathname === path && !(await core.queueReady())) {
+        core.log.warn('webhook delivery refused: Redis (REDIS_URL) does not answer');
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '30' });
+        res.end(JSON.stringify({ error: 'autocoder cannot queue runs right now: its Redis server (REDIS_URL) does not answer. Deliver this webhook again later.' }));
+        return true;
+      }
+      return inner(req, res, next);
+    };
+  };
 }
 
 /** Deliveries by event: `onAny` hears those with a valid signature, `onError` failed handlers and bad signatures. */
@@ -95,9 +110,12 @@ function countWebhooks(app: Probot, metrics: Metrics): void {
  */
 async function runProbot(appFn: (app: Probot) => void, handler: HttpHandler, options: Parameters<typeof run>[1]): Promise<Server> {
   const start = Server.prototype.start;
-  Server.prototype.start = function (this: Server) {
+  Server.prototype.start = async function (this: Server) {
     this.addHandler(handler);
-    return start.call(this);
+    const http = await start.call(this);
+    // Probot's webhook middleware reads any body whole: a size limit goes in front of it.
+    limitRequestBodies(http, { webhookPath: options?.env?.WEBHOOK_PATH || '/api/github/webhooks', log: options?.log });
+    return http;
   };
   try {
     return await run(appFn, options);
@@ -120,7 +138,9 @@ export async function startServer(env: AppEnv): Promise<number> {
   core.addHttpHandler(api.fallback);
   const server = await runProbot((app) => attachGithub(core, app, api.metrics), (req, res) => core.handle(req, res), {
     env: probotEnv(process.env),
-    log,
+    log: withRequestLogAtDebug(log),
+    // Probot's write limiters, paced to GitHub's guidance rather than one write a second from the first on.
+    Octokit: pacedOctokit(expiryAwareOctokit()),
   });
   core.queue.start();
 
@@ -137,12 +157,5 @@ export async function startServer(env: AppEnv): Promise<number> {
   return 0;
 }
 
-/** `autocoder worker`: executes runs queued on Redis. */
-export async function startWorker(env: AppEnv): Promise<number> {
-  process.stderr.write(
-    env.redisUrl
-      ? 'autocoder: the Redis worker is not available in this version; unset REDIS_URL and `autocoder serve` executes runs itself\n'
-      : 'autocoder: `autocoder worker` executes runs queued on Redis; set REDIS_URL. Without it, `autocoder serve` executes runs itself\n',
-  );
-  return 2;
-}
+/** `autocoder worker`: executes runs queued on Redis (src/runtime/worker.ts). */
+export { startWorker } from './worker.js';
