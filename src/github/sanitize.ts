@@ -149,6 +149,37 @@ export function outsideCode(markdown: string, transform: (text: string) => strin
   return out.join('\n');
 }
 
+/** The fence of a code block that `markdown` opens and never closes, as `outsideCode` reads fences. */
+function openFence(markdown: string): string | undefined {
+  let fence: string | undefined;
+  for (const line of markdown.split('\n')) {
+    const match = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (fence) {
+      if (match && match[1][0] === fence[0] && match[1].length >= fence.length && !line.slice(match[0].length).trim()) fence = undefined;
+    } else if (match && !(match[1][0] === '`' && line.slice(match[0].length).includes('`'))) {
+      fence = match[1];
+    }
+  }
+  return fence;
+}
+
+/**
+ * Model-written text is published inside a larger body: a code block or a `<details>` it leaves
+ * open would swallow everything after it (the `Fixes #N`, the changed files, the run log), so both
+ * are closed at its end.
+ */
+function closeOpenBlocks(markdown: string): string {
+  const fence = openFence(markdown);
+  let closed = fence ? `${markdown}\n${fence}` : markdown;
+  let open = 0;
+  outsideCode(closed, (text) => {
+    open += (text.match(/<details\b[^>]*>/gi) ?? []).length - (text.match(/<\/details\s*>/gi) ?? []).length;
+    return text;
+  });
+  if (open > 0) closed += `\n\n${'</details>\n'.repeat(open)}`;
+  return closed;
+}
+
 /** GitHub's closing keywords: a model writing `fixes #7` would close issue 7 when merged. */
 const CLOSING_REFERENCE =
   /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\b:?\s+(?:[\w.-]+\/[\w.-]+)?#\d+|\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\b:?\s+https?:\/\/\S+\/(?:issues|pull)\/\d+/gi;
@@ -166,7 +197,7 @@ const IMAGE = /!\[([^\]\n]*)\]\(/g;
  * Code blocks and spans are left as they are: GitHub does not act on anything inside them.
  */
 export function neutraliseMarkdown(markdown: string): string {
-  const cleaned = removeHtmlComments(removeInvisible(markdown.replace(/\r\n?/g, '\n')));
+  const cleaned = closeOpenBlocks(removeHtmlComments(removeInvisible(markdown.replace(/\r\n?/g, '\n'))));
   return outsideCode(cleaned, (text) =>
     text
       .replace(CLOSING_REFERENCE, (m) => `\`${m}\``)

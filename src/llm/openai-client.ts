@@ -89,7 +89,15 @@ export function createOpenAiClient(options: OpenAiClientOptions): LlmClient {
     arm();
     const assembler = new StreamAssembler(callbacks.onTextDelta);
     try {
-      const stream = await sdk.chat.completions.create(buildParams(request, sendStreamOptions), { signal: controller.signal });
+      const { data: stream, response } = await sdk.chat.completions.create(buildParams(request, sendStreamOptions), { signal: controller.signal }).withResponse();
+      // A web page with status 200 (a base URL that is a site, a proxy's login page) holds no events:
+      // asking again gets the same page, so it is said at once, with the setting that fixes it.
+      if (/^\s*text\/html/i.test(response.headers.get('content-type') ?? '')) {
+        throw new AutocoderError(
+          'llm_bad_response',
+          `${baseURL} answered with a web page (text/html), not a stream of chat-completion events — check OPENAI_BASE_URL (it usually ends in /v1)`,
+        );
+      }
       const iterator = stream[Symbol.asyncIterator]();
       for (;;) {
         let next: IteratorResult<ChatCompletionChunk>;
