@@ -56,6 +56,12 @@ export function createMetrics(core: Core) {
     labelNames: ['kind'],
     registers: [registry],
   });
+  // Only when prices are configured (AUTOCODER_PRICE_PER_MTOK_*): usage then carries its cost.
+  const cost = new Counter({
+    name: 'autocoder_cost_usd_total',
+    help: 'Model cost of runs of this process in USD, from the configured prices per token',
+    registers: [registry],
+  });
   const webhooks = new Counter({
     name: 'autocoder_webhook_deliveries_total',
     help: 'GitHub webhook deliveries by event and outcome (accepted: signature valid; error: a handler failed; invalid_signature)',
@@ -70,10 +76,15 @@ export function createMetrics(core: Core) {
   // running ones are remembered, so the set stays as small as the queue's concurrency.
   const running = new Set<string>();
   const offChange = bus.onTaskChanged((taskId) => {
+    // Every delivery taken in is a change: its state alone says whether the whole row is needed.
+    const state = store.stateOf(taskId);
+    if (state === 'running') {
+      running.add(taskId);
+      return;
+    }
+    if (!running.delete(taskId) || state !== 'finished') return;
     const task = store.get(taskId);
-    if (!task) return;
-    if (task.state === 'running') running.add(taskId);
-    else if (running.delete(taskId) && task.state === 'finished' && task.startedAt && task.finishedAt) {
+    if (task?.startedAt && task.finishedAt) {
       const seconds = (Date.parse(task.finishedAt) - Date.parse(task.startedAt)) / 1000;
       duration.observe({ source: task.source, end_reason: task.endReason ?? 'none' }, Math.max(0, seconds));
     }
@@ -82,6 +93,7 @@ export function createMetrics(core: Core) {
     if (event.type !== 'usage') return;
     tokens.inc({ kind: 'prompt' }, event.usage.promptTokens);
     tokens.inc({ kind: 'completion' }, event.usage.completionTokens);
+    if (event.usage.costUsd) cost.inc(event.usage.costUsd);
   });
 
   return {

@@ -4,6 +4,7 @@ import { runEventSchema } from '../engine/events.js';
 import type { Core } from '../runtime/core.js';
 import { newId } from '../util/ids.js';
 import { git } from '../workspace/git.js';
+import { assertWithinBudgets } from './budget-limits.js';
 import { ApiError, notFound, parseWith, readJson, sendJson } from './http.js';
 import type { Route, RouteContext } from './router.js';
 import type { SseHub } from './sse.js';
@@ -48,6 +49,7 @@ export function taskRoutes(core: Core, hub: SseHub): Route[] {
 
   async function create({ req, res }: RouteContext) {
     const body = parseWith(createTaskBodySchema, await readJson(req), 'body');
+    assertWithinBudgets(body, core.env);
     await assertLocalRepository(body.repo);
     const id = newId('api');
     store.insert({

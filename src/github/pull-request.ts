@@ -15,6 +15,8 @@ export interface PullRequestRef {
   number: number;
   url: string;
   created: boolean;
+  /** A pull request for the branch that had been closed without merging was opened again. */
+  reopened?: boolean;
 }
 
 function status(error: unknown): number | undefined {
@@ -26,15 +28,26 @@ function message(error: unknown): string {
   return [data?.message, ...(data?.errors ?? []).map((e) => e.message)].filter(Boolean).join(' ') || String(error);
 }
 
-async function findOpen(octokit: Octokit, input: EnsurePullRequestInput) {
+/** The branch's open pull request, and the newest one closed without merging (to reopen). */
+async function findForHead(octokit: Octokit, input: EnsurePullRequestInput) {
   const { data } = await octokit.rest.pulls.list({
     owner: input.owner,
     repo: input.repo,
     head: `${input.owner}:${input.head}`,
-    state: 'open',
+    state: 'all',
+    sort: 'created',
+    direction: 'desc',
     per_page: 10,
   });
-  return data.find((pr) => pr.head.ref === input.head);
+  const mine = data.filter((pr) => pr.head.ref === input.head);
+  return {
+    open: mine.find((pr) => pr.state === 'open'),
+    closed: mine.find((pr) => pr.state === 'closed' && !pr.merged_at && pr.base.ref === input.base),
+  };
+}
+
+async function findOpen(octokit: Octokit, input: EnsurePullRequestInput) {
+  return (await findForHead(octokit, input)).open;
 }
 
 /**
@@ -44,12 +57,23 @@ async function findOpen(octokit: Octokit, input: EnsurePullRequestInput) {
  * yields two pull requests.
  */
 export async function ensurePullRequest(octokit: Octokit, input: EnsurePullRequestInput): Promise<PullRequestRef> {
-  const existing = await findOpen(octokit, input);
+  const { open: existing, closed } = await findForHead(octokit, input);
   if (existing) {
     if (existing.body !== input.body) {
       await octokit.rest.pulls.update({ owner: input.owner, repo: input.repo, pull_number: existing.number, body: input.body });
     }
     return { number: existing.number, url: existing.html_url, created: false };
+  }
+  if (closed) {
+    // Runs on an issue whose pull request was closed unmerged happen only when a writer asked
+    // (src/github/earlier-pull-request.ts): the same pull request comes back, with its discussion.
+    // GitHub refuses when the branch was deleted or rewritten; then a new one is opened.
+    try {
+      const { data } = await octokit.rest.pulls.update({ owner: input.owner, repo: input.repo, pull_number: closed.number, state: 'open', body: input.body });
+      return { number: data.number, url: data.html_url, created: false, reopened: true };
+    } catch (error) {
+      if (status(error) !== 422) throw error;
+    }
   }
   const create = (draft: boolean) =>
     octokit.rest.pulls.create({

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   concurrency?: number;
   model: (request: RecordedRequest) => ScriptStep | Promise<ScriptStep>;
   heartbeatMs?: number;
+  /** More of the server's environment (budgets, prices). */
+  env?: Record<string, string>;
 }
 
 /** The user message that started this task's turn, and how many model turns it has had since. */
@@ -59,6 +61,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       AUTOCODER_CONCURRENCY: String(options.concurrency ?? 2),
       AUTOCODER_MODEL: 'fix',
       ...(token ? { AUTOCODER_API_TOKEN: token } : {}),
+      ...options.env,
     },
     dataDir,
   );

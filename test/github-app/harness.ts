@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { vi } from 'vitest';
 import { createGithubApp } from '../../src/github/app.js';
+import type { BudgetSettings } from '../../src/github/budgets.js';
 import { createIntake } from '../../src/github/intake.js';
 import type { Octokit } from '../../src/github/octokit.js';
 import type { GithubRun } from '../../src/github/trigger.js';
@@ -49,7 +50,8 @@ const TestOctokit = ProbotOctokit.defaults((options: Record<string, any>) => ({
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
 
-export async function createHarness() {
+/** `budgets`: the operator's budgets (the daily ones turn triggers away at intake). */
+export async function createHarness(options: { budgets?: BudgetSettings } = {}) {
   // GitHub is nock; only loopback may be reached for real (the project's rule), and nothing here listens there.
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1|localhost/);
@@ -72,6 +74,7 @@ export async function createHarness() {
     notifyQueue,
     abortTask,
     defaultModel: 'test-model',
+    budgets: options.budgets,
     redact: (text) => text,
     log,
   });

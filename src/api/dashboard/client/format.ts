@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { formatDuration, formatNumber } from '../../../engine/describe.js';
+import { formatDuration, formatNumber, formatUsd } from '../../../engine/describe.js';
 import { h, safeHref } from './dom.js';
 import type { TaskView } from './types.js';
 
@@ -21,6 +21,10 @@ export function stateLabel(task: TaskView): { label: string; tone: Tone } {
           return { label: 'step limit', tone: 'warn' };
         case 'max_time':
           return { label: 'time limit', tone: 'warn' };
+        case 'max_tokens':
+          return { label: 'token limit', tone: 'warn' };
+        case 'max_cost':
+          return { label: 'cost limit', tone: 'warn' };
         default:
           return { label: 'finished', tone: 'idle' };
       }
@@ -51,8 +55,9 @@ export function durationOf(task: TaskView, now = Date.now()): string {
 
 export function tokensOf(task: TaskView): { text: string; title?: string } {
   if (!task.usage) return { text: '—' };
-  const { promptTokens, completionTokens, totalTokens } = task.usage;
-  return { text: formatNumber(totalTokens), title: `${formatNumber(promptTokens)} prompt + ${formatNumber(completionTokens)} completion` };
+  const { promptTokens, completionTokens, totalTokens, costUsd } = task.usage;
+  const cost = costUsd !== undefined ? ` · ${formatUsd(costUsd)}` : '';
+  return { text: formatNumber(totalTokens) + cost, title: `${formatNumber(promptTokens)} prompt + ${formatNumber(completionTokens)} completion` };
 }
 
 export function titleOf(task: TaskView): string {

@@ -1,0 +1,224 @@
+/**
+ * Budgets and the closed-PR rule end to end, as in github-commands.test.ts: the app started with
+ * `npm start`, GitHub played by the REST emulation, the repository served over smart HTTP, a
+ * scripted model that reports usage (1,000 tokens an answer). The operator's environment sets
+ * prices and a daily token budget; each test has its own repository, and the model is chosen by
+ * the repository its prompt names.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitHubEmulator, type GitHubEmulator } from '../helpers/github-emulator.js';
+import { startGitServer, type GitServer } from '../helpers/git-http-server.js';
+import { startScriptedLlm, type RecordedRequest, type ScriptStep, type ScriptedLlm } from '../helpers/scripted-llm-server.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
+import { issueCommentPayload, issueLabeledPayload, sendWebhook } from '../helpers/webhooks.js';
+import { startApp, waitFor, type AppProcess } from './app-process.js';
+
+const APP_ID = 4545;
+const SECRET = 'webhook-secret-for-budget-tests';
+const OWNER = 'acme';
+const MAINTAINER = { login: 'mia', id: 5001, type: 'User' as const };
+const DAILY_TOKENS = 4_500;
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+
+let emulator: GitHubEmulator;
+let git: GitServer;
+let llm: ScriptedLlm;
+let app: AppProcess;
+let dataDir: string;
+
+type Model = (turn: number) => ScriptStep;
+const models = new Map<string, Model>();
+
+function turnOf(request: RecordedRequest): { prompt: string; turn: number } {
+  const messages = request.body.messages as { role: string; content: string | null }[];
+  let last = messages.length - 1;
+  while (last >= 0 && messages[last].role !== 'user') last--;
+  return { prompt: String(messages[last]?.content ?? ''), turn: messages.slice(last).filter((m) => m.role === 'assistant').length };
+}
+const repoOf = (prompt: string) => new RegExp(`${OWNER}/(budget-\\d+)\\b`).exec(prompt)?.[1];
+
+function answer(request: RecordedRequest): ScriptStep {
+  const { prompt, turn } = turnOf(request);
+  const model = models.get(repoOf(prompt) ?? '');
+  if (!model) return { status: 400, body: { error: { message: 'no model for this repository', type: 'invalid_request_error' } } };
+  return model(turn);
+}
+
+/** 900 prompt + 100 completion tokens an answer: the budgets' arithmetic is plain. */
+const usage = { prompt_tokens: 900, completion_tokens: 100 };
+/** Writes one more note every turn and never finishes: only a budget ends it. */
+const writesNotes: Model = (turn) => ({ toolCalls: [{ name: 'write_file', arguments: { path: `notes/${turn + 1}.md`, content: `note ${turn + 1}\n` } }], usage });
+/** Reads and never changes anything. */
+const onlyReads: Model = () => ({ toolCalls: [{ name: 'list_files', arguments: {} }], usage });
+/** A change, then finish; each run writes a file of its own, so a retry has something to push. */
+function changesEveryRun(): Model {
+  let runs = 0;
+  return (turn) => {
+    if (turn === 0) runs++;
+    return turn === 0
+      ? { toolCalls: [{ name: 'write_file', arguments: { path: `run-${runs}.md`, content: `run ${runs}\n` } }], usage }
+      : { toolCalls: [{ name: 'finish', arguments: { summary: `Run ${runs} wrote its file.` } }], usage };
+  };
+}
+
+let repoCounter = 0;
+async function newRepo(model: Model, config: string) {
+  const name = `budget-${++repoCounter}`;
+  await git.createRepo(name, { 'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n', '.github/autocoder.yml': config });
+  const cloneUrl = git.cloneUrl(name);
+  emulator.addRepo({ owner: OWNER, name, cloneUrl, files: { '.github/autocoder.yml': config } });
+  emulator.setPermission(OWNER, name, MAINTAINER.login, 'write');
+  models.set(name, model);
+  const common = { repo: { owner: OWNER, name, cloneUrl, defaultBranch: 'main' }, installationId: emulator.installationId, apiUrl: emulator.apiUrl };
+  let comments = 0;
+  const issue = (title: string) => {
+    const created = emulator.addIssue(OWNER, name, { title, body: 'add(2, 3) returns -1.', user: MAINTAINER });
+    const target = { number: created.number, title: created.title, body: created.body, user: MAINTAINER };
+    return {
+      number: created.number,
+      label: () => deliver('issues', issueLabeledPayload({ ...common, sender: MAINTAINER, issue: target })),
+      comment: (body: string) =>
+        deliver('issue_comment', issueCommentPayload({ ...common, sender: MAINTAINER, issue: target, comment: { body, id: 20_000 * repoCounter + ++comments, user: MAINTAINER } })),
+      progress: () => emulator.commentsOn(OWNER, name, created.number).filter((c) => c.body.includes('autocoder:progress')),
+      replies: () => emulator.commentsOn(OWNER, name, created.number).filter((c) => !c.body.includes('autocoder:progress')),
+    };
+  };
+  return { name, issue, pulls: () => emulator.state.pulls.filter((p) => p.repo === name), show: (ref: string, path: string) => git.git(name, ['show', `${ref}:${path}`]) };
+}
+
+function deliver(event: string, payload: unknown) {
+  return sendWebhook({ url: app.webhookUrl, secret: SECRET, event, payload });
+}
+
+const final = /Done|Finished without changes|failed|Cancelled/;
+const waitForFinal = (progress: () => { body: string }[], index = 0) =>
+  waitFor(() => final.test(progress()[index]?.body ?? '') && progress()[index], 'the progress comment to end', 60_000);
+
+beforeAll(async () => {
+  emulator = await startGitHubEmulator({
+    appId: APP_ID,
+    privateKeyPem: privateKey,
+    branchExists: async (_owner, repo, branch) => git.git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(() => true, () => false),
+  });
+  git = await startGitServer({ token: (token) => emulator.isValidInstallationToken(token) });
+  llm = await startScriptedLlm(answer);
+  dataDir = await makeTempDir('autocoder-e2e-budgets-');
+  app = await startApp({
+    APP_ID: String(APP_ID),
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: SECRET,
+    GHE_HOST: emulator.host,
+    GHE_PROTOCOL: 'http',
+    OPENAI_API_KEY: 'sk-e2e-budgets-key-0123456789abcdef',
+    OPENAI_BASE_URL: llm.baseURL,
+    AUTOCODER_MODEL: 'scripted-model',
+    AUTOCODER_DATA_DIR: dataDir,
+    AUTOCODER_PRICE_PER_MTOK_INPUT: '2',
+    AUTOCODER_PRICE_PER_MTOK_OUTPUT: '8',
+    AUTOCODER_DAILY_TOKENS: String(DAILY_TOKENS),
+    LOG_LEVEL: 'info',
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (app) await writeFile(join(dataDir, 'app.log'), app.output());
+  await app?.stop();
+  await llm?.close();
+  await git?.close();
+  await emulator?.close();
+});
+
+describe('a token budget', () => {
+  it('ends a run with changes: the work so far pushed as a draft pull request marked incomplete, naming the budget and its figure', async () => {
+    // `draft: false`, yet the pull request of an unfinished run is a draft.
+    const repo = await newRepo(writesNotes, 'maxTokens: 1500\ndraft: false\n');
+    const issue = repo.issue('Write the notes');
+    await issue.label();
+    const progress = await waitForFinal(issue.progress);
+    const [pr] = repo.pulls();
+    expect(pr).toBeDefined();
+    expect(pr.draft).toBe(true);
+    const sentence = 'The token budget ended the run: it used 2,000 tokens of its 1,500-token budget before it was finished; what it did so far is here.';
+    expect(pr.body).toContain(`> **Incomplete:** ${sentence}`);
+    // Priced: 1,800 prompt tokens at $2 and 200 completion tokens at $8 per million.
+    expect(pr.body).toContain('2,000 tokens (1,800 prompt, 200 completion) · $0.0052 ·');
+    expect(progress.body).toContain(sentence);
+    expect(progress.body).toContain(`/pull/${pr.number}`);
+    // Both answers' notes were committed and pushed; no third model call was made.
+    expect(await repo.show(pr.head.ref, 'notes/1.md')).toBe('note 1\n');
+    expect(await repo.show(pr.head.ref, 'notes/2.md')).toBe('note 2\n');
+    expect(llm.requests.filter((r) => repoOf(turnOf(r).prompt) === repo.name)).toHaveLength(2);
+  });
+
+  it('ends a run that changed nothing: the comment names the budget, and nothing is pushed', async () => {
+    const repo = await newRepo(onlyReads, 'maxTokens: 1500\n');
+    const issue = repo.issue('Look around');
+    await issue.label();
+    const progress = await waitForFinal(issue.progress);
+    expect(progress.body).toContain('Finished without changes');
+    expect(progress.body).toContain(
+      'The token budget ended the run: it used 2,000 tokens of its 1,500-token budget before it was finished, and it had changed nothing, so nothing was pushed.',
+    );
+    expect(repo.pulls()).toHaveLength(0);
+    await expect(git.git(repo.name, ['rev-parse', '--verify', '--quiet', `refs/heads/autocoder/issue-${issue.number}`])).rejects.toThrow();
+  });
+});
+
+describe('the daily token budget of a repository', () => {
+  it('caps a run at what is left of the day, says the daily budget ended it, then turns the next trigger away', async () => {
+    // The day has 4,500 tokens: the first run uses its own 3,000, the second gets the 1,500 left
+    // (less than its own 3,000), stops after 2,000, and the day has used 5,000.
+    const repo = await newRepo(writesNotes, 'maxTokens: 3000\n');
+    const first = repo.issue('First');
+    await first.label();
+    await waitForFinal(first.progress);
+    const second = repo.issue('Second');
+    await second.label();
+    await waitForFinal(second.progress);
+    const pr = repo.pulls().find((p) => p.head.ref === `autocoder/issue-${second.number}`)!;
+    expect(pr.draft).toBe(true);
+    expect(pr.body).toContain(
+      "**Incomplete:** The daily token budget ended the run: it used the rest of this repository's daily budget of 4,500 tokens (2,000 tokens in this run; it resets at midnight UTC)",
+    );
+    const firstPr = repo.pulls().find((p) => p.head.ref === `autocoder/issue-${first.number}`)!;
+    expect(firstPr.body).toContain('**Incomplete:** The token budget ended the run: it used 3,000 tokens of its 3,000-token budget');
+    expect(second.progress()[0].body).toContain('The daily token budget ended the run');
+
+    const third = repo.issue('Third');
+    await third.label();
+    const reply = await waitFor(() => third.replies()[0], 'the reply to the third label', 30_000);
+    expect(reply.body).toContain(`⏸️ autocoder did not start: acme/${repo.name} has reached its daily budget of 4,500 tokens (5,000 used today).`);
+    expect(reply.body).toMatch(/The budget resets at 00:00 UTC on \d{4}-\d{2}-\d{2}/);
+    expect(third.progress()).toHaveLength(0);
+  });
+});
+
+describe('a pull request closed without merging', () => {
+  it('a new label is answered and runs nothing; `/autocoder retry` runs and reopens the same pull request', async () => {
+    const repo = await newRepo(changesEveryRun(), 'label: autocoder\n');
+    const issue = repo.issue('add() subtracts');
+    await issue.label();
+    await waitForFinal(issue.progress);
+    const [pr] = repo.pulls();
+    expect(pr.state).toBe('open');
+    pr.state = 'closed';
+    pr.closed_at = new Date().toISOString();
+
+    await issue.label();
+    const reply = await waitFor(() => issue.replies()[0], 'the reply to the label', 30_000);
+    expect(reply.body).toContain(`autocoder's pull request #${pr.number} for this issue was closed without merging`);
+    expect(reply.body).toContain('`/autocoder retry`');
+    expect(issue.progress()).toHaveLength(1);
+
+    await issue.comment('/autocoder retry');
+    await waitFor(() => issue.progress().length === 2 || undefined, 'a second progress comment', 30_000);
+    const progress = await waitForFinal(issue.progress, 1);
+    expect(progress.body).toContain('Done');
+    expect(repo.pulls()).toHaveLength(1);
+    expect(repo.pulls()[0]).toMatchObject({ number: pr.number, state: 'open' });
+  });
+});
