@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { runEventSchema } from '../engine/events.js';
+import { attemptOutcomeSchema, runEventSchema } from '../engine/events.js';
 import type { Route } from './router.js';
 import { cancelResultSchema, createdTaskSchema, createTaskBodySchema, errorSchema, healthSchema, taskListSchema } from './schemas.js';
 import { taskViewSchema } from './task-view.js';
@@ -14,6 +14,7 @@ const NAMED: [z.ZodType, string][] = [
   [errorSchema, 'Error'],
   [healthSchema, 'Health'],
   [runEventSchema, 'RunEvent'],
+  [attemptOutcomeSchema, 'AttemptOutcome'],
 ];
 
 const STATUS_TEXT: Record<number, string> = {

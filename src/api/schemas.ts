@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { MAX_ATTEMPTS } from '../engine/attempts.js';
 import { taskStateSchema, taskViewSchema } from './task-view.js';
 
 /** A URL git can clone (`https://`, `ssh://`, `git://`, `file://`) or the scp-like `user@host:path`. */
@@ -48,6 +49,40 @@ export const createTaskBodySchema = z
     pushBranch: branchName.optional().meta({ description: 'Commit the result and push it to this branch of repo (continuing it when it exists)' }),
     maxSteps: z.number().int().positive().max(1000).optional().meta({ description: 'Most model turns; default 40' }),
     maxMinutes: z.number().positive().max(24 * 60).optional().meta({ description: 'Wall-clock budget in minutes; default 30' }),
+    maxTokens: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "Most tokens the task may use; default and most: the server's AUTOCODER_MAX_TOKENS (unset: no limit)" }),
+    maxCostUsd: z
+      .number()
+      .positive()
+      .optional()
+      .meta({ description: "Most USD the task may cost; needs the server's prices per token; default and most: AUTOCODER_MAX_COST_USD" }),
+    attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_ATTEMPTS)
+      .optional()
+      .meta({
+        description:
+          `Best of N (1-${MAX_ATTEMPTS}): that many agents at once, each in its own worktree; the one kept (and pushed with pushBranch) is chosen ` +
+          'by testCommand passing, then the smallest diff, then fewer tokens. Default: one per entry of models, else 1',
+      }),
+    models: z
+      .array(z.string().min(1).max(200))
+      .min(1)
+      .max(MAX_ATTEMPTS)
+      .optional()
+      .meta({ description: "The attempts' models, round-robin; default model for all. The first is the model of a task of one attempt" }),
+    testCommand: z
+      .string()
+      .max(2000)
+      .refine((command) => command.trim().length > 0, { message: 'the test command is empty' })
+      .optional()
+      .meta({ description: 'Shell command run in each attempt that changed something (no network, like the agent commands); exit 0 passes' }),
   });
 export type CreateTaskBody = z.infer<typeof createTaskBodySchema>;
 

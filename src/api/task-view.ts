@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endReasonSchema, fileChangeSchema, usageSchema } from '../engine/events.js';
+import { attemptOutcomeSchema, endReasonSchema, fileChangeSchema, usageSchema } from '../engine/events.js';
 import type { TaskRecord, TaskState, TaskStore } from '../store/tasks.js';
 
 export const taskStateSchema = z.enum(['received', 'queued', 'running', 'finished', 'rejected', 'done']) satisfies z.ZodType<TaskState>;
@@ -29,6 +29,11 @@ export const taskViewSchema = z
     queuePosition: z.number().int().positive().nullable().meta({ description: '1 for the next task to run; null unless queued' }),
     sessionId: z.string().nullable(),
     pushed: z.object({ branch: z.string(), sha: z.string() }).nullable().meta({ description: 'Where an API task with `pushBranch` pushed its commit' }),
+    attempts: z
+      .array(attemptOutcomeSchema)
+      .nullable()
+      .meta({ description: 'Best of N: each attempt (model, end reason, test exit code, files and lines changed, tokens, duration), in attempt order; null for a run of one attempt' }),
+    chosenAttempt: z.number().int().positive().nullable().meta({ description: 'Best of N: the attempt whose change was kept; null when none was, or for a run of one attempt' }),
   });
 export type TaskView = z.infer<typeof taskViewSchema>;
 
@@ -62,7 +67,19 @@ export function toTaskView(task: TaskRecord, queuePosition?: number): TaskView {
     queuePosition: task.state === 'queued' && queuePosition !== undefined ? queuePosition : null,
     sessionId: result?.sessionId ?? str(data.sessionId),
     pushed: pushed && typeof pushed.branch === 'string' && typeof pushed.sha === 'string' ? { branch: pushed.branch, sha: pushed.sha } : null,
+    ...attemptsOf(result),
   };
+}
+
+/**
+ * A best-of-N run's outcomes, from its result (`attempts`, `chosenAttempt`: written by any executor
+ * that runs attempts). Checked, since stored results outlive the code that wrote them.
+ */
+function attemptsOf(result: TaskRecord['result']): Pick<TaskView, 'attempts' | 'chosenAttempt'> {
+  const outcomes = z.array(attemptOutcomeSchema).safeParse(result?.attempts);
+  if (!outcomes.success) return { attempts: null, chosenAttempt: null };
+  const chosen = result?.chosenAttempt;
+  return { attempts: outcomes.data, chosenAttempt: typeof chosen === 'number' && Number.isInteger(chosen) && chosen > 0 ? chosen : null };
 }
 
 /** Every queued task's place in line (1 = next), in the order the queue takes them. */

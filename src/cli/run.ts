@@ -6,6 +6,8 @@ import type { AppEnv } from '../config/env.js';
 import { runLocal, DEFAULT_MAX_STEPS } from '../runtime/local-run.js';
 import { sandboxRequest } from '../runtime/sandbox-paths.js';
 import { createSessionStore, openDatabase } from '../store/sqlite.js';
+import { MAX_ATTEMPTS } from '../engine/attempts.js';
+import { renderAttemptsTable } from './attempts-table.js';
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -26,6 +28,13 @@ Options:
   -c, --continue         continue the most recent session of this repository
   --max-steps N          most model turns (default: ${DEFAULT_MAX_STEPS})
   --max-minutes N        wall-clock budget (default: 30)
+  --max-tokens N         most tokens the run may use (default: AUTOCODER_MAX_TOKENS, else no limit)
+  --max-cost USD         most the run may cost (default: AUTOCODER_MAX_COST_USD; needs the
+                         AUTOCODER_PRICE_PER_MTOK_INPUT and _OUTPUT prices)
+  --attempts N           best of N (1-${MAX_ATTEMPTS}): N agents at once, each in its own worktree at HEAD;
+                         the chosen change (tests passing, then the smallest) is applied here
+  --models A,B           the attempts' models, round-robin (default: --model); alone, one attempt each
+  --test-command CMD     the command that judges the attempts (with one attempt: run after it)
   -o, --output FORMAT    text (default), json (one result object) or stream-json (one event per line)
   -h, --help             show this help
 `;
@@ -67,7 +76,7 @@ function createTextRenderer(io: CliIo, maxSteps: number) {
     onEvent(event: RunEvent) {
       if (event.type === 'step') {
         clear();
-        status = `[step ${event.step}/${maxSteps}] thinking…`;
+        status = `[${event.attempt ? `attempt ${event.attempt} · ` : ''}step ${event.step}/${maxSteps}] thinking…`;
         draw();
         return;
       }
@@ -100,6 +109,11 @@ export async function runCommand(argv: string[], io: CliIo, env: AppEnv): Promis
         continue: { type: 'boolean', short: 'c' },
         'max-steps': { type: 'string' },
         'max-minutes': { type: 'string' },
+        'max-tokens': { type: 'string' },
+        'max-cost': { type: 'string' },
+        attempts: { type: 'string' },
+        models: { type: 'string' },
+        'test-command': { type: 'string' },
         output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -127,6 +141,18 @@ export async function runCommand(argv: string[], io: CliIo, env: AppEnv): Promis
   try {
     const maxSteps = positiveNumber(values['max-steps'], '--max-steps', true);
     const maxMinutes = positiveNumber(values['max-minutes'], '--max-minutes', false);
+    const maxTokens = positiveNumber(values['max-tokens'], '--max-tokens', true) ?? env.maxTokens;
+    const maxCostUsd = positiveNumber(values['max-cost'], '--max-cost', false) ?? env.maxCostUsd;
+    const attempts = positiveNumber(values.attempts, '--attempts', true);
+    if (attempts !== undefined && attempts > MAX_ATTEMPTS) {
+      throw new AutocoderError('config_invalid', `--attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got "${values.attempts}"`);
+    }
+    const models = values.models?.split(',').map((name) => name.trim());
+    if (models && models.some((name) => !name)) {
+      throw new AutocoderError('config_invalid', `--models must be model names separated by commas, got "${values.models}"`);
+    }
+    const testCommand = values['test-command'];
+    if (testCommand !== undefined && !testCommand.trim()) throw new AutocoderError('config_invalid', '--test-command is empty');
     let prompt = positionals.join(' ');
     if (!prompt.trim()) {
       if (io.stdin.isTTY) {
@@ -144,10 +170,18 @@ export async function runCommand(argv: string[], io: CliIo, env: AppEnv): Promis
       continueLatest: values.continue,
       maxSteps,
       maxMinutes,
+      maxTokens,
+      maxCostUsd,
+      prices: env.prices,
       signal: controller.signal,
       sessions: createSessionStore(db),
       apiKey: env.openaiApiKey,
       baseURL: env.openaiBaseUrl,
+      attempts,
+      models,
+      testCommand,
+      // The attempts' worktrees go under the data dir, which the commands' sandbox hides.
+      dataDir: env.dataDir,
       commandSourceEnv: io.env,
       sandbox: sandboxRequest(env, { cwd: io.cwd }),
       onEvent: (event) => {
@@ -166,11 +200,14 @@ export async function runCommand(argv: string[], io: CliIo, env: AppEnv): Promis
           usage: result.usage,
           steps: result.steps,
           durationMs: result.durationMs,
+          ...(result.test ? { test: { command: result.test.command, exitCode: result.test.exitCode } } : {}),
+          ...(result.attempts ? { attempts: result.attempts, chosenAttempt: result.chosenAttempt ?? null } : {}),
           ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
         })}\n`,
       );
-    } else if (output === 'text' && result.summary && !result.error) {
-      io.stdout.write(`${result.summary}\n`);
+    } else if (output === 'text') {
+      if (result.attempts) io.stdout.write(`\n${renderAttemptsTable(result.attempts, result.chosenAttempt ?? null)}\n`);
+      if (result.summary && !result.error) io.stdout.write(`${result.summary}\n`);
     }
     if (result.error) io.stderr.write(`autocoder: ${result.error.message}\n`);
     return result.reason === 'completed' ? 0 : 1;

@@ -2,6 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { truncateMiddle } from '../util/text.js';
 import { fitContext, compactToolOutputs } from './context.js';
 import { AutocoderError, toAutocoderError } from './errors.js';
+import { budgetSummary, costOf, spentBudget, type Prices } from './budget.js';
 import type { EndReason, Emit, FileChange, FinishedEvent, Usage } from './events.js';
 import type { ChatMessage, LlmClient, ToolCall } from './llm.js';
 import { buildSystemPrompt } from './prompt.js';
@@ -30,6 +31,12 @@ export interface AgentOptions {
   instructions?: string[];
   maxSteps: number;
   maxMs: number;
+  /** Most tokens (prompt + completion, as the API reports them) the run may use; absent: no limit. */
+  maxTokens?: number;
+  /** Most USD the run may cost; needs `prices`. */
+  maxCostUsd?: number;
+  /** What the model costs: when given, usage carries `costUsd`. */
+  prices?: Prices;
   signal?: AbortSignal;
   tools?: ToolDefinition[];
   changeTracker?: ChangeTracker;
@@ -72,11 +79,13 @@ const DEFAULTS = {
 };
 
 function addUsage(a: Usage, b: Usage): Usage {
-  return {
+  const sum: Usage = {
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
     totalTokens: a.totalTokens + b.totalTokens,
   };
+  if (a.costUsd !== undefined || b.costUsd !== undefined) sum.costUsd = (a.costUsd ?? 0) + (b.costUsd ?? 0);
+  return sum;
 }
 
 function parseArgs(raw: string): unknown {
@@ -124,6 +133,8 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
     prompt: options.prompt,
     sessionId: options.sessionId,
     maxSteps: options.maxSteps,
+    ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+    ...(options.maxCostUsd !== undefined && options.prices ? { maxCostUsd: options.maxCostUsd } : {}),
     resumed: history.length > 0,
   });
 
@@ -142,7 +153,9 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   const liveChanges = new Map<string, FileChange['change']>();
 
   let baseline: string | undefined;
-  let usage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  let usage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, ...(options.prices ? { costUsd: 0 } : {}) };
+  // A cost budget without prices could never be reached: it is not one (front-ends refuse it).
+  const budgets = { maxTokens: options.maxTokens, maxCostUsd: options.prices ? options.maxCostUsd : undefined };
   let reason: EndReason | undefined;
   let summary = '';
   let error: AutocoderError | undefined;
@@ -160,7 +173,15 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       if (reason) break;
       if (step >= options.maxSteps) {
         reason = 'max_steps';
-        summary = `Stopped after ${step} model turns (the step budget) before the work was finished.`;
+        summary = budgetSummary('max_steps', { steps: step, usage, budgets: { maxSteps: options.maxSteps } });
+        break;
+      }
+      // Checked before each model call, from what the API reported so far: the answer that
+      // crossed a budget has had its tool calls run, and no further call is paid for.
+      const spent = spentBudget(usage, budgets);
+      if (spent) {
+        reason = spent;
+        summary = budgetSummary(spent, { steps: step, usage, budgets });
         break;
       }
       step++;
@@ -173,7 +194,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       try {
         response = await options.llm.complete(
           { model: options.model, messages: [system, ...conversation], tools: specs, signal: controller.signal },
-          { onRetry: (info) => emit({ type: 'retry', ...info }) },
+          { onRetry: (info) => emit({ type: 'retry', retry: info.attempt, delayMs: info.delayMs, reason: info.reason }) },
         );
       } catch (thrown) {
         const failure = toAutocoderError(thrown);
@@ -191,8 +212,9 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         throw failure;
       }
 
-      usage = addUsage(usage, response.usage);
-      emit({ type: 'usage', step, usage: response.usage, total: usage });
+      const answerUsage: Usage = options.prices ? { ...response.usage, costUsd: costOf(response.usage, options.prices) } : response.usage;
+      usage = addUsage(usage, answerUsage);
+      emit({ type: 'usage', step, usage: answerUsage, total: usage });
       if (response.text) emit({ type: 'model_text', step, text: response.text });
       conversation.push({
         role: 'assistant',
@@ -225,7 +247,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   }
 
   if (reason === 'cancelled') summary ||= 'The run was cancelled.';
-  if (reason === 'max_time') summary ||= 'Stopped when the run reached its time budget before the work was finished.';
+  if (reason === 'max_time') summary ||= budgetSummary('max_time', { steps: step, usage, budgets: { maxMs: options.maxMs } });
 
   let changedFiles: FileChange[] = [...liveChanges].map(([path, change]) => ({ path, change }));
   let patch = '';

@@ -1,3 +1,4 @@
+import { describeAttemptTests } from './attempts.js';
 import type { RunEvent } from './events.js';
 
 /**
@@ -25,6 +26,15 @@ export function formatDuration(ms: number): string {
 }
 
 export const formatNumber = (n: number): string => n.toLocaleString('en-US');
+
+/** `$0.42`, `$0.0031`: enough digits that a small cost does not read as nothing. */
+export function formatUsd(usd: number): string {
+  if (!Number.isFinite(usd) || usd < 0) return '?';
+  if (usd === 0) return '$0';
+  if (usd >= 1) return `$${usd.toFixed(2)}`;
+  if (usd < 0.0001) return '<$0.0001';
+  return `$${Number(usd.toPrecision(2))}`;
+}
 
 function field(args: unknown, key: string): string | undefined {
   if (args && typeof args === 'object' && key in args) {
@@ -67,14 +77,30 @@ export function describeToolOutcome(event: Extract<RunEvent, { type: 'tool_resul
   return event.ok ? '' : ` → error: ${firstLine(event.output, 100)}`;
 }
 
+/** `[attempt 2] ` for an event of attempt 2 of a best-of-N run; nothing for a run of one attempt. */
+export function attemptPrefix(event: Pick<RunEvent, 'attempt'>): string {
+  return event.attempt ? `[attempt ${event.attempt}] ` : '';
+}
+
 /**
  * One line for an event worth a line, or undefined. Tool results have no line of their own
  * (see `describeToolOutcome`); `step`, `usage`, `phase` and `file_changed` are shown elsewhere.
+ * Events of a best-of-N run start with the attempt they belong to.
  */
 export function describeEvent(event: RunEvent): string | undefined {
+  const line = describeEventBody(event);
+  return line === undefined ? undefined : attemptPrefix(event) + line;
+}
+
+function describeEventBody(event: RunEvent): string | undefined {
   switch (event.type) {
     case 'started':
-      return `▶ model ${event.model} · up to ${event.maxSteps} steps${event.resumed ? ` · continuing session ${event.sessionId}` : ''}`;
+      return (
+        `▶ model ${event.model} · up to ${event.maxSteps} steps` +
+        (event.maxTokens !== undefined ? ` · ${formatNumber(event.maxTokens)} tokens` : '') +
+        (event.maxCostUsd !== undefined ? ` · ${formatUsd(event.maxCostUsd)}` : '') +
+        (event.resumed ? ` · continuing session ${event.sessionId}` : '')
+      );
     case 'model_text':
       return event.text.trim() ? `💬 ${oneLine(event.text, 200)}` : undefined;
     case 'tool_call':
@@ -82,16 +108,18 @@ export function describeEvent(event: RunEvent): string | undefined {
     case 'command':
       return `⚙ ${event.purpose} \`${oneLine(event.command, 100)}\` → ${event.timedOut ? 'timed out' : `exit ${event.exitCode ?? 'killed'}`} · ${formatDuration(event.durationMs)}`;
     case 'retry':
-      return `↻ retry ${event.attempt} in ${formatDuration(event.delayMs)}: ${oneLine(event.reason, 200)}`;
+      return `↻ retry ${event.retry} in ${formatDuration(event.delayMs)}: ${oneLine(event.reason, 200)}`;
     case 'compacted':
       return `⋯ compacted ${event.messages} messages (${formatNumber(event.removedChars)} characters) to fit the context window`;
     case 'error':
       return `✖ ${event.code}: ${oneLine(event.message, 300)}`;
+    case 'attempts':
+      return describeAttempts(event);
     case 'finished': {
       const files = event.changedFiles.length;
       return (
         `■ ${event.reason} after ${event.steps} step${event.steps === 1 ? '' : 's'} · ${files} file${files === 1 ? '' : 's'} changed · ` +
-        `${formatNumber(event.usage.totalTokens)} tokens · ${formatDuration(event.durationMs)}`
+        `${formatNumber(event.usage.totalTokens)} tokens${event.usage.costUsd !== undefined ? ` (${formatUsd(event.usage.costUsd)})` : ''} · ${formatDuration(event.durationMs)}`
       );
     }
     default:
@@ -99,21 +127,37 @@ export function describeEvent(event: RunEvent): string | undefined {
   }
 }
 
+/**
+ * Best of N's comparison in one line: which attempt was kept, then each attempt's tests and
+ * change, or why it has none: `⚖ attempt 2 kept of 3 · 1 (a) tests failed (exit 1), 1 file +1/−1 · …`.
+ */
+function describeAttempts(event: Extract<RunEvent, { type: 'attempts' }>): string {
+  const head = event.chosen === null ? `none of ${event.outcomes.length} attempts kept` : `attempt ${event.chosen} kept of ${event.outcomes.length}`;
+  const each = event.outcomes.map((o) => {
+    const who = `${o.attempt} (${oneLine(o.model, 40)})`;
+    if (o.filesChanged === 0 || o.reason === 'failed' || o.reason === 'cancelled') return `${who} ${o.error ? oneLine(o.error, 80) : o.reason}`;
+    return `${who} tests ${describeAttemptTests(o)}, ${o.filesChanged} file${o.filesChanged === 1 ? '' : 's'} +${o.linesAdded}/−${o.linesRemoved}`;
+  });
+  return [`⚖ ${head}`, ...each].join(' · ');
+}
+
 /** A whole run as lines: each tool call on one line with its outcome. */
 export function describeRun(events: readonly RunEvent[]): string[] {
   const lines: string[] = [];
   const callLine = new Map<string, number>();
+  // Attempts run at once and their call ids may repeat: a call is known by its attempt too.
+  const key = (event: { attempt?: number; callId: string }) => `${event.attempt ?? 0}:${event.callId}`;
   for (const event of events) {
     if (event.type === 'tool_result') {
-      const at = callLine.get(event.callId);
+      const at = callLine.get(key(event));
       const outcome = describeToolOutcome(event);
       if (at !== undefined) lines[at] += outcome;
-      else if (outcome) lines.push(`▸ ${event.name}${outcome}`);
+      else if (outcome) lines.push(`${attemptPrefix(event)}▸ ${event.name}${outcome}`);
       continue;
     }
     const line = describeEvent(event);
     if (line === undefined) continue;
-    if (event.type === 'tool_call') callLine.set(event.callId, lines.length);
+    if (event.type === 'tool_call') callLine.set(key(event), lines.length);
     lines.push(line);
   }
   return lines;

@@ -1,13 +1,15 @@
 import { z } from 'zod';
 
-/** Why a run ended. A closed set: front-ends switch on it. */
-export const endReasonSchema = z.enum(['completed', 'failed', 'cancelled', 'max_steps', 'max_time']);
+/** Why a run ended. A closed set: front-ends switch on it. The `max_*` ones are budgets (src/engine/budget.ts). */
+export const endReasonSchema = z.enum(['completed', 'failed', 'cancelled', 'max_steps', 'max_time', 'max_tokens', 'max_cost']);
 export type EndReason = z.infer<typeof endReasonSchema>;
 
 export const usageSchema = z.object({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
   totalTokens: z.number().int().nonnegative(),
+  /** USD, from the configured prices per token; absent when none are configured. */
+  costUsd: z.number().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof usageSchema>;
 
@@ -17,10 +19,30 @@ export const fileChangeSchema = z.object({
 });
 export type FileChange = z.infer<typeof fileChangeSchema>;
 
+/** One attempt of a best-of-N run, as compared (the shape of `AttemptOutcome` in attempts.ts). */
+export const attemptOutcomeSchema = z.object({
+  attempt: z.number().int().positive(),
+  model: z.string(),
+  reason: endReasonSchema,
+  /** The test command's exit code (null: killed or timed out); absent when no test ran. */
+  testExitCode: z.number().int().nullable().optional(),
+  filesChanged: z.number().int().nonnegative(),
+  linesAdded: z.number().int().nonnegative(),
+  linesRemoved: z.number().int().nonnegative(),
+  usage: usageSchema,
+  durationMs: z.number(),
+  error: z.string().optional(),
+});
+
 const base = {
   taskId: z.string(),
   seq: z.number().int().nonnegative(),
   time: z.string(),
+  /**
+   * Best of N: which attempt (1-based) of the run emitted the event. Absent when the run has one
+   * attempt, and on the events of the run as a whole (preparing, publishing).
+   */
+  attempt: z.number().int().positive().optional(),
 };
 
 /** Everything a run emits. The run log is the list of these, in `seq` order. */
@@ -33,6 +55,9 @@ export const runEventSchema = z.discriminatedUnion('type', [
     prompt: z.string(),
     sessionId: z.string(),
     maxSteps: z.number().int(),
+    /** The run's token and cost budgets, when it has them. */
+    maxTokens: z.number().int().nonnegative().optional(),
+    maxCostUsd: z.number().nonnegative().optional(),
     resumed: z.boolean(),
   }),
   z.object({ ...base, type: z.literal('step'), step: z.number().int() }),
@@ -81,7 +106,8 @@ export const runEventSchema = z.discriminatedUnion('type', [
   z.object({
     ...base,
     type: z.literal('retry'),
-    attempt: z.number().int(),
+    /** Which retry of the model call this is, from 1 (not `attempt`: that names the run's attempt). */
+    retry: z.number().int(),
     delayMs: z.number(),
     reason: z.string(),
   }),
@@ -108,6 +134,14 @@ export const runEventSchema = z.discriminatedUnion('type', [
     steps: z.number().int(),
     sessionId: z.string(),
     durationMs: z.number(),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('attempts'),
+    /** Best of N, once every attempt has ended and been tested: each attempt's outcome, in attempt order. */
+    outcomes: z.array(attemptOutcomeSchema),
+    /** The attempt whose change is kept, or null when none changed anything usable. */
+    chosen: z.number().int().positive().nullable(),
   }),
 ]);
 

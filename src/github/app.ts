@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { newId } from '../util/ids.js';
 import type { TaskStore } from '../store/tasks.js';
 import { parseCommand } from './command.js';
-import { parseMarker } from './render.js';
+import { parseMarker, planBoxTicked } from './render.js';
 import { REPO_CONFIG_DEFAULTS } from './repo-config.js';
 import { threadKey, type Trigger } from './trigger.js';
 
@@ -69,11 +69,14 @@ function issueOfPullRequest(body: string | null | undefined, prNumber: number): 
 export function createGithubApp(deps: GithubAppDeps) {
   const { store, intake } = deps;
 
-  /** Stores the trigger once per delivery and starts the intake; redeliveries are ignored. */
-  function accept(context: Context, trigger: Trigger, issueNumber: number): void {
-    const log = deps.log.child({ delivery: trigger.deliveryId, repo: `${trigger.repo.owner}/${trigger.repo.name}`, issue: issueNumber });
+  /**
+   * Stores the trigger once per delivery and starts the intake; redeliveries are ignored. Resolves
+   * once the row is committed (deliveries of one moment share a commit, see insertSoon): Probot
+   * answers GitHub when the handler's promise does.
+   */
+  async function accept(context: Context, trigger: Trigger, issueNumber: number): Promise<void> {
     const id = newId('run');
-    const inserted = store.insert({
+    const inserted = await store.insertSoon({
       id,
       source: 'github',
       state: 'received',
@@ -84,11 +87,13 @@ export function createGithubApp(deps: GithubAppDeps) {
       title: trigger.title,
       request: trigger,
     });
+    // The child logger only when there is something to say: it costs as much as the insert.
+    const log = () => deps.log.child({ delivery: trigger.deliveryId, repo: `${trigger.repo.owner}/${trigger.repo.name}`, issue: issueNumber });
     if (!inserted) {
-      log.info('delivery seen before; ignored');
+      log().info('delivery seen before; ignored');
       return;
     }
-    log.debug({ taskId: id, event: trigger.event }, 'trigger accepted');
+    if (deps.log.isLevelEnabled('debug')) log().debug({ taskId: id, event: trigger.event }, 'trigger accepted');
     intake.process(id);
   }
 
@@ -99,7 +104,7 @@ export function createGithubApp(deps: GithubAppDeps) {
     payload: { installation?: { id: number }; repository: RepoPayload; sender: { login: string; id: number; type: string }; pull_request: PullRequestPayload },
     commandText: string,
     comment: NonNullable<Trigger['comment']>,
-  ): void {
+  ): Promise<void> {
     const pr = payload.pull_request;
     const trigger: Trigger = {
       event,
@@ -115,7 +120,7 @@ export function createGithubApp(deps: GithubAppDeps) {
       comment,
       pullRequest: pullRequestOf(pr),
     };
-    accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
+    return accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
   }
 
   return (app: Probot): void => {
@@ -136,12 +141,13 @@ export function createGithubApp(deps: GithubAppDeps) {
       };
       const known = trigger.label === REPO_CONFIG_DEFAULTS.label || intake.labelMatches(trigger);
       if (known) {
-        accept(context, trigger, payload.issue.number);
+        await accept(context, trigger, payload.issue.number);
       } else if (known === undefined) {
         // Another label may be this repository's configured one: look it up after answering.
-        void intake.checkLabel(trigger).then((matches) => {
-          if (matches) accept(context, trigger, payload.issue.number);
-        });
+        void intake
+          .checkLabel(trigger)
+          .then((matches) => (matches ? accept(context, trigger, payload.issue.number) : undefined))
+          .catch((error: unknown) => deps.log.error({ err: error, delivery: context.id }, 'could not store the trigger'));
       }
     });
 
@@ -164,14 +170,41 @@ export function createGithubApp(deps: GithubAppDeps) {
         comment: { id: payload.comment.id, kind: 'issue_comment' },
       };
       const issue = isPullRequest ? issueOfPullRequest(payload.issue.body, payload.issue.number) : payload.issue.number;
-      accept(context, trigger, issue);
+      await accept(context, trigger, issue);
+    });
+
+    // A plan comment's approval box ticked: GitHub sends the edited body and the one before it.
+    app.on('issue_comment.edited', async (context) => {
+      const { payload } = context;
+      // autocoder editing its own plan comment (to say who approved it) must never approve it again.
+      if (context.isBot || payload.sender.type === 'Bot') return;
+      const comment = payload.comment;
+      if (comment.user?.type !== 'Bot') return;
+      const marker = parseMarker(comment.body, 'plan');
+      if (!marker?.run || !planBoxTicked(payload.changes?.body?.from, comment.body)) return;
+      // Only a plan autocoder posted: the run the marker names wrote this very comment.
+      if (store.get(marker.run)?.data.planCommentId !== comment.id) return;
+      const isPullRequest = Boolean(payload.issue.pull_request);
+      const trigger: Trigger = {
+        event: 'issue_comment.edited',
+        deliveryId: context.id,
+        installationId: payload.installation!.id,
+        repo: repoOf(payload.repository),
+        number: payload.issue.number,
+        isPullRequest,
+        title: payload.issue.title,
+        body: payload.issue.body ?? '',
+        sender: senderOf(payload.sender),
+        comment: { id: comment.id, kind: 'issue_comment' },
+      };
+      await accept(context, trigger, isPullRequest ? issueOfPullRequest(payload.issue.body, payload.issue.number) : payload.issue.number);
     });
 
     app.on('pull_request_review_comment.created', async (context) => {
       const { payload } = context;
       if (context.isBot || payload.comment.user?.type === 'Bot') return;
       if (!parseCommand(payload.comment.body)) return;
-      acceptReview(context, 'pull_request_review_comment.created', payload, payload.comment.body, {
+      await acceptReview(context, 'pull_request_review_comment.created', payload, payload.comment.body, {
         id: payload.comment.id,
         kind: 'review_comment',
         path: payload.comment.path,
@@ -183,7 +216,7 @@ export function createGithubApp(deps: GithubAppDeps) {
     app.on('pull_request_review.submitted', async (context) => {
       const { payload } = context;
       if (context.isBot || !payload.review.body || !parseCommand(payload.review.body)) return;
-      acceptReview(context, 'pull_request_review.submitted', payload, payload.review.body, { id: payload.review.id, kind: 'review' });
+      await acceptReview(context, 'pull_request_review.submitted', payload, payload.review.body, { id: payload.review.id, kind: 'review' });
     });
   };
 }

@@ -13,9 +13,9 @@ export type Command =
   | { kind: 'cancel' }
   | { kind: 'retry' }
   | { kind: 'help' }
-  /** Reserved: approve a plan. */
+  /** Carry out the thread's latest plan comment, as a writer may have edited it. */
   | { kind: 'approve'; instructions: string }
-  /** Reserved: go on from where a run stopped. */
+  /** Go on from where the thread's last run stopped, on its branch, with its conversation. */
   | { kind: 'continue'; instructions: string }
   /** A lone word that looks like a mistyped subcommand: answer with help, start nothing. */
   | { kind: 'unknown'; word: string }
@@ -223,6 +223,8 @@ export function helpText(label: string): string {
     '| `/autocoder` | work on this issue and open a pull request |',
     '| `/autocoder <instructions>` | the same, with your instructions (the rest of the comment counts too) |',
     '| `/autocoder plan [<instructions>]` | read the code and answer with a plan; nothing is pushed |',
+    '| `/autocoder approve [<instructions>]` | carry out the latest plan as its comment reads now (ticking its box does the same) |',
+    '| `/autocoder continue [<instructions>]` | go on with the last run where it stopped (out of steps or time, failed, cancelled), on the same branch and pull request |',
     '| `/autocoder status` | report the state of the current run |',
     '| `/autocoder cancel` | stop the running or queued run |',
     '| `/autocoder retry` | run the last request again |',

@@ -3,9 +3,12 @@ import type { TaskRecord, TaskStore } from '../store/tasks.js';
 import { ACTIVE_STATES } from '../store/tasks.js';
 import type { Redactor } from '../util/redact.js';
 import { helpText, parseCommand, type Command } from './command.js';
+import { dailyOverrun, dailyUsage, renderDailyBudgetReply, type BudgetSettings } from './budgets.js';
+import { branchForNewRun, earlierPullRequest, renderClosedPullRequestReply } from './earlier-pull-request.js';
 import { canWrite, type GetOctokit, type Octokit } from './octokit.js';
-import { renderProgressComment } from './render.js';
+import { markPlanApproved, planFromComment, renderProgressComment } from './render.js';
 import { parseRepoConfig, renderConfigError, REPO_CONFIG_DEFAULTS, REPO_CONFIG_PATH, type RepoConfig } from './repo-config.js';
+import { createCommentOnce } from './create-comment-once.js';
 import { branchForIssue, type GithubRun, type Trigger } from './trigger.js';
 
 export interface IntakeDeps {
@@ -18,6 +21,8 @@ export interface IntakeDeps {
   defaultModel: string;
   redact: Redactor;
   log: Logger;
+  /** The operator's budgets: the daily ones turn triggers away here. */
+  budgets?: BudgetSettings;
 }
 
 type ConfigOutcome = { ok: true; config: RepoConfig } | { ok: false; errors: string[] };
@@ -37,6 +42,12 @@ async function loadConfig(octokit: Octokit, trigger: Trigger, defaultModel: stri
   }
   const isEmpty = raw === null || raw === undefined || (typeof raw === 'object' && Object.keys(raw as object).length === 0);
   return parseRepoConfig(isEmpty ? {} : raw, { model: defaultModel });
+}
+
+/** `--attempts` over the configuration's `attempts`, and `--models`; nothing for a single attempt with the configured model. */
+function attemptOptions(command: Extract<Command, { kind: 'run' }>, config: RepoConfig): Pick<GithubRun, 'attempts' | 'models'> {
+  const attempts = command.attempts ?? config.attempts;
+  return { ...(attempts > 1 ? { attempts } : {}), ...(command.models?.length ? { models: command.models } : {}) };
 }
 
 function describeState(task: TaskRecord): string {
@@ -156,6 +167,8 @@ export function createIntake(deps: IntakeDeps) {
       reviewComments: [] as GithubRun['reviewComments'],
       progressNumber: trigger.number,
       config: config as unknown as Record<string, unknown>,
+      // Best of N is for changes: a plan is one answer.
+      ...(command.kind === 'run' ? attemptOptions(command, config) : {}),
     };
     if (!trigger.isPullRequest) {
       return { ...base, mode: command.kind === 'plan' ? 'plan' : 'run', branch: branchForIssue(issueNumber) };
@@ -186,28 +199,67 @@ export function createIntake(deps: IntakeDeps) {
     return { ...base, mode: command.kind === 'plan' ? 'plan' : 'revision', branch: pr.headRef, pullNumber: trigger.number };
   }
 
-  async function queueRun(octokit: Octokit, task: TaskRecord, trigger: Trigger, run: GithubRun): Promise<void> {
-    await react(octokit, trigger).catch((error) => log.warn({ err: error, taskId: task.id }, 'could not add the reaction'));
+  /**
+   * The last word before a run is queued: the repository's daily budgets, and the issue's earlier
+   * pull request (src/github/earlier-pull-request.ts), which also picks the branch. Undefined:
+   * the trigger was answered instead, and the task is rejected.
+   */
+  async function admitRun(octokit: Octokit, task: TaskRecord, trigger: Trigger, run: GithubRun): Promise<GithubRun | undefined> {
+    const repoName = `${trigger.repo.owner}/${trigger.repo.name}`;
+    const budgets = deps.budgets;
+    if (budgets && (budgets.dailyRuns !== undefined || budgets.dailyTokens !== undefined)) {
+      const over = dailyOverrun(budgets, dailyUsage(store, repoName, new Date(), task.id));
+      if (over) {
+        await reply(octokit, trigger, renderDailyBudgetReply(over, repoName));
+        finishCommand(task, 'rejected', `the daily ${over.budget} budget of ${repoName} is spent`);
+        return undefined;
+      }
+    }
+    // A continued run goes on where it stopped, on its own branch, by definition.
+    if (run.mode !== 'run' || run.continues) return run;
+    const earlier = await earlierPullRequest(octokit, { owner: trigger.repo.owner, repo: trigger.repo.name }, others(task));
+    if (earlier?.state === 'closed' && !earlier.merged && trigger.event === 'issues.labeled') {
+      await reply(octokit, trigger, renderClosedPullRequestReply(earlier, trigger.label ?? REPO_CONFIG_DEFAULTS.label));
+      finishCommand(task, 'rejected', `pull request #${earlier.number} was closed without merging`);
+      return undefined;
+    }
+    return { ...run, branch: branchForNewRun(run, earlier) };
+  }
+
+  async function queueRun(octokit: Octokit, task: TaskRecord, trigger: Trigger, planned: GithubRun): Promise<void> {
+    const run = await admitRun(octokit, task, trigger, planned);
+    if (!run) return;
     const position = store.inState('queued').length + 1;
-    const { data: comment } = await octokit.rest.issues.createComment({
-      owner: trigger.repo.owner,
-      repo: trigger.repo.name,
-      issue_number: run.progressNumber,
-      body: renderProgressComment({ phase: 'queued', runId: task.id, queuePosition: position, redact: deps.redact }),
-    });
+    // The comment first and the run queued before the 👀: writes to GitHub take turns (Octokit's
+    // write limiter), and the run needs the comment's id, not the reaction.
+    const comment = await createCommentOnce(
+      octokit,
+      {
+        owner: trigger.repo.owner,
+        repo: trigger.repo.name,
+        issue_number: run.progressNumber,
+        body: renderProgressComment({ phase: 'queued', runId: task.id, queuePosition: position, redact: deps.redact }),
+      },
+      { kind: 'progress', attributes: { run: task.id } },
+    );
     store.update(task.id, {
       state: 'queued',
-      model: String(run.config.model ?? deps.defaultModel),
+      model: run.models?.length ? run.models.join(', ') : String(run.config.model ?? deps.defaultModel),
       data: { run, progressCommentId: comment.id, progress: { phase: 'queued' } },
     });
     deps.notifyQueue();
+    await react(octokit, trigger).catch((error) => log.warn({ err: error, taskId: task.id }, 'could not add the reaction'));
   }
 
   async function handle(task: TaskRecord): Promise<void> {
     const trigger = task.request as Trigger;
     const octokit = await deps.getOctokit(trigger.installationId);
     const command: Command =
-      trigger.event === 'issues.labeled' ? { kind: 'run', instructions: '' } : (parseCommand(trigger.commandText ?? '') ?? { kind: 'help' });
+      trigger.event === 'issues.labeled'
+        ? { kind: 'run', instructions: '' }
+        : trigger.event === 'issue_comment.edited'
+          ? { kind: 'approve', instructions: '' }
+          : (parseCommand(trigger.commandText ?? '') ?? { kind: 'help' });
 
     if (command.kind === 'help' || command.kind === 'unknown' || command.kind === 'invalid') {
       const lead = command.kind === 'unknown' ? `\`${command.word}\` is not an autocoder command.\n\n` : command.kind === 'invalid' ? `${command.message}\n\n` : '';
@@ -242,10 +294,6 @@ export function createIntake(deps: IntakeDeps) {
       await cancelThread(octokit, task, trigger);
       return finishCommand(task, 'done');
     }
-    if (command.kind === 'approve' || command.kind === 'continue') {
-      await reply(octokit, trigger, `\`/autocoder ${command.kind}\` is not available yet.\n\n${helpText(REPO_CONFIG_DEFAULTS.label)}`);
-      return finishCommand(task, 'done');
-    }
 
     configured ??= await loadConfig(octokit, trigger, deps.defaultModel);
     if (!configured.ok) {
@@ -269,8 +317,127 @@ export function createIntake(deps: IntakeDeps) {
       return queueRun(octokit, task, trigger, run);
     }
 
+    if (command.kind === 'approve') return approvePlan(octokit, task, trigger, command, config);
+    if (command.kind === 'continue') return continueRun(octokit, task, trigger, command, config);
+
     const run = await planRun(octokit, task, trigger, command, config);
     if (!run) return finishCommand(task, 'rejected', 'not a pull request autocoder opened');
+    await queueRun(octokit, task, trigger, run);
+  }
+
+  /**
+   * `/autocoder approve`, or a writer ticking a plan comment's box: an ordinary run that carries
+   * out the plan as the comment reads now, so a writer's edits are what runs.
+   */
+  async function approvePlan(octokit: Octokit, task: TaskRecord, trigger: Trigger, command: Extract<Command, { kind: 'approve' }>, config: RepoConfig): Promise<void> {
+    const thread = others(task);
+    const plans = thread.filter((t) => typeof t.data.planCommentId === 'number');
+    // A ticked box approves that comment; the command approves the thread's latest plan.
+    const planTask = trigger.event === 'issue_comment.edited' ? plans.find((t) => t.data.planCommentId === trigger.comment?.id) : plans.at(-1);
+    const writing = thread.filter((t) => (t.data.run as GithubRun | undefined)?.mode === 'plan' && ACTIVE_STATES.includes(t.state)).at(-1);
+    if (!planTask || (writing && trigger.event !== 'issue_comment.edited' && thread.indexOf(writing) > thread.indexOf(planTask))) {
+      await reply(
+        octokit,
+        trigger,
+        writing
+          ? `autocoder: ${describeState(writing)} to write the plan; approve it once it is posted.`
+          : 'There is no plan here to approve. Comment `/autocoder plan` first: autocoder answers with a plan you can edit, then approve.',
+      );
+      return finishCommand(task, 'done');
+    }
+    const alreadyApproved = () => {
+      const current = store.get(planTask.id)!;
+      const approved = typeof current.data.approvedRunId === 'string' ? store.get(current.data.approvedRunId) : undefined;
+      // This task itself when the intake tries again after a failure.
+      return approved && approved.id !== task.id && ACTIVE_STATES.includes(approved.state) ? approved : undefined;
+    };
+    const answerApproved = async (approved: TaskRecord) => {
+      await reply(octokit, trigger, `This plan was approved already (by @${String(store.get(planTask.id)!.data.approvedBy ?? 'someone')}); ${describeState(approved)}, so it is not started twice.`);
+      return finishCommand(task, 'done');
+    };
+    const before = alreadyApproved();
+    if (before) return answerApproved(before);
+
+    const commentId = planTask.data.planCommentId as number;
+    const repo = { owner: trigger.repo.owner, repo: trigger.repo.name };
+    let body: string;
+    try {
+      body = (await octokit.rest.issues.getComment({ ...repo, comment_id: commentId })).data.body ?? '';
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error;
+      await reply(octokit, trigger, 'The plan comment was deleted, so there is nothing to approve. Comment `/autocoder plan` for a new plan.');
+      return finishCommand(task, 'done');
+    }
+    const plan = planFromComment(body);
+    if (!plan) {
+      await reply(octokit, trigger, 'The plan comment has no plan left in it to carry out. Write one into it, or comment `/autocoder plan` for a new one.');
+      return finishCommand(task, 'done');
+    }
+    // Checked again and claimed with nothing awaited in between: two approvals at once start one run.
+    const raced = alreadyApproved();
+    if (raced) return answerApproved(raced);
+    store.update(planTask.id, { data: { approvedRunId: task.id, approvedBy: trigger.sender.login } });
+
+    const planned = planTask.data.run as GithubRun;
+    const revision = planned.pullNumber !== undefined;
+    const run: GithubRun = {
+      trigger,
+      mode: revision ? 'revision' : 'run',
+      issueNumber: planned.issueNumber,
+      pullNumber: planned.pullNumber,
+      branch: revision ? planned.branch : branchForIssue(planned.issueNumber),
+      instructions: command.instructions,
+      reviewComments: [],
+      progressNumber: trigger.number,
+      config: config as unknown as Record<string, unknown>,
+      plan: { text: plan, commentId, planRunId: planTask.id, approvedBy: trigger.sender.login },
+    };
+    await queueRun(octokit, task, trigger, run);
+    // Turned away (a daily budget): the plan stays as it was, to be approved again.
+    if (store.get(task.id)?.state === 'rejected') return;
+    // The comment says who approved it and which run carries it out. autocoder's own edit comes
+    // back as a webhook, which the handler ignores: its sender is the bot.
+    await octokit.rest.issues
+      .updateComment({ ...repo, comment_id: commentId, body: markPlanApproved(body, { by: trigger.sender.login, runId: task.id, redact: deps.redact }) })
+      .catch((error) => log.warn({ err: error, taskId: task.id }, 'could not mark the plan comment approved'));
+  }
+
+  /** `/autocoder continue`: the thread's last run, stopped before it was finished, goes on on its branch with its conversation. */
+  async function continueRun(octokit: Octokit, task: TaskRecord, trigger: Trigger, command: Extract<Command, { kind: 'continue' }>, config: RepoConfig): Promise<void> {
+    const last = others(task).filter((t) => t.data.run && (t.data.run as GithubRun).mode !== 'plan').at(-1);
+    if (!last) {
+      await reply(octokit, trigger, 'There is no autocoder run here to continue. Comment `/autocoder` to start one.');
+      return finishCommand(task, 'done');
+    }
+    if (ACTIVE_STATES.includes(last.state)) {
+      await reply(octokit, trigger, `autocoder: ${describeState(last)}; there is nothing to continue until it stops.`);
+      return finishCommand(task, 'done');
+    }
+    if (last.endReason === 'completed' || !last.endReason) {
+      const url = last.data.pullRequestUrl as string | undefined;
+      await reply(
+        octokit,
+        trigger,
+        `The last run \`${last.id}\` finished its work${url ? ` (${url})` : ''}, so there is nothing to continue. ` +
+          `To change it, comment \`/autocoder <what to change>\`${url ? ' on the pull request' : ''}.`,
+      );
+      return finishCommand(task, 'done');
+    }
+    const previous = last.data.run as GithubRun;
+    const run: GithubRun = {
+      ...previous,
+      trigger,
+      instructions: command.instructions,
+      // The review and the plan are in the conversation already.
+      reviewComments: [],
+      plan: undefined,
+      // One conversation goes on: not best of N again.
+      attempts: undefined,
+      models: undefined,
+      progressNumber: trigger.number,
+      config: config as unknown as Record<string, unknown>,
+      continues: { runId: last.id, reason: last.endReason },
+    };
     await queueRun(octokit, task, trigger, run);
   }
 

@@ -1,5 +1,6 @@
-import { describeRun, formatDuration, formatNumber, oneLine } from '../engine/describe.js';
+import { describeRun, formatDuration, formatNumber, formatUsd, oneLine } from '../engine/describe.js';
 import type { FileChange, RunEvent, Usage } from '../engine/events.js';
+import { describeAttemptTests, type AttemptOutcome } from '../engine/attempts.js';
 import type { Redactor } from '../util/redact.js';
 import { truncateEnd, truncateMiddle } from '../util/text.js';
 import { neutraliseMarkdown } from './sanitize.js';
@@ -160,6 +161,8 @@ export interface ProgressState {
   log?: string;
   /** 1 = next to start. */
   queuePosition?: number;
+  /** Best of N: how many attempts run at once (absent or 1: a plain run). */
+  attempts?: number;
   redact: Redactor;
 }
 
@@ -170,17 +173,18 @@ function link(url: string): string {
 }
 
 function headline(state: ProgressState): string {
+  const many = state.attempts && state.attempts > 1 ? state.attempts : undefined;
   switch (state.phase) {
     case 'queued':
       return `⏳ **Queued**${state.queuePosition ? ` — position ${state.queuePosition} in the queue` : ''}`;
     case 'preparing':
-      return '📦 **Preparing** the working tree…';
+      return many ? `📦 **Preparing** ${many} working trees, one per attempt…` : '📦 **Preparing** the working tree…';
     case 'working': {
       const step = state.step ? ` — step ${state.step}${state.maxSteps ? ` of ${state.maxSteps}` : ''}` : '';
-      return `🛠️ **Working**${step}`;
+      return `🛠️ **Working**${many ? ` on ${many} attempts at once` : ''}${step}`;
     }
     case 'testing':
-      return '🧪 **Running the tests**…';
+      return many ? `🧪 **Running the tests** on each of the ${many} attempts…` : '🧪 **Running the tests**…';
     case 'done':
       return `✅ **Done**${state.pullRequestUrl ? ` — pull request: ${link(state.pullRequestUrl)}` : ''}`;
     case 'failed':
@@ -244,7 +248,54 @@ export interface PullRequestBodyInput {
   runId: string;
   /** Set when the run stopped early (budget, time): says so at the top. */
   incomplete?: string;
+  /** Best of N: every attempt, and which one this pull request holds. */
+  attempts?: AttemptsTable;
   redact: Redactor;
+}
+
+export interface AttemptsTable {
+  rows: Array<{
+    outcome: AttemptOutcome;
+    /** The branch the attempt is kept on; undefined when it is not kept (or is the one published). */
+    branch?: string;
+  }>;
+  /** The attempt published and why (`explainChoice`). */
+  published: { attempt: number; why: string };
+  /** How long the other attempts' branches are kept (`keepAttemptsDays`). */
+  keepDays: number;
+}
+
+/** Text for one table cell: a `|` would end the cell and a line break the table. */
+function cell(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
+}
+
+/** The attempts of a best-of-N run side by side, in attempt order, with which one was published and why. */
+export function renderAttemptsTable(table: AttemptsTable): string {
+  const days = table.keepDays === 1 ? '1 day' : `${number(table.keepDays)} days`;
+  const lines = [
+    `### Attempts (${table.rows.length})`,
+    '',
+    `Published: **attempt ${table.published.attempt}** — ${neutraliseMarkdown(table.published.why)}.`,
+    '',
+    '| attempt | model | tests | files changed | lines +/− | tokens | duration | branch |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const notes: string[] = [];
+  for (const { outcome: o, branch } of [...table.rows].sort((a, b) => a.outcome.attempt - b.outcome.attempt)) {
+    const published = o.attempt === table.published.attempt;
+    const where = published ? 'this pull request' : branch ? code(branch) : o.filesChanged > 0 ? 'not kept' : '—';
+    lines.push(
+      `| ${published ? `**${o.attempt}** ✅` : o.attempt} | ${cell(code(o.model))} | ${cell(describeAttemptTests(o))} | ${o.filesChanged} | ` +
+        `+${number(o.linesAdded)} / −${number(o.linesRemoved)} | ${number(o.usage.totalTokens)} | ${formatDuration(o.durationMs)} | ${cell(where)} |`,
+    );
+    if (o.error) notes.push(`- Attempt ${o.attempt}: ${neutraliseMarkdown(oneLine(o.error, 300))}`);
+  }
+  if (notes.length) lines.push('', ...notes);
+  if (table.rows.some((r) => r.branch)) {
+    lines.push('', `<sub>The other attempts stay on their branches for ${days}; a later run of autocoder here deletes them after that.</sub>`);
+  }
+  return lines.join('\n');
 }
 
 function renderFiles(files: readonly FileChange[]): string {
@@ -272,7 +323,7 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
   const u = input.usage;
   const footer =
     `<sub>Model ${code(input.model)} · ${number(u.totalTokens)} tokens (${number(u.promptTokens)} prompt, ` +
-    `${number(u.completionTokens)} completion) · ${formatDuration(input.durationMs)} · run ${code(input.runId)}</sub>`;
+    `${number(u.completionTokens)} completion)${u.costUsd !== undefined ? ` · ${formatUsd(u.costUsd)}` : ''} · ${formatDuration(input.durationMs)} · run ${code(input.runId)}</sub>`;
 
   const build = (parts: { summary: string; testOutput: string; log: string }) => {
     const sections = [renderMarker('pr', { issue: input.issueNumber })];
@@ -282,6 +333,7 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
     }
     sections.push(parts.summary, `Fixes #${input.issueNumber}`, renderFiles(input.changedFiles));
     if (input.test) sections.push(renderTest(input.test, parts.testOutput));
+    if (input.attempts) sections.push(renderAttemptsTable(input.attempts));
     sections.push(footer, details('Run log', parts.log || '(empty)'));
     return sections.join('\n\n');
   };
@@ -305,4 +357,109 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
     body = build(parts);
   }
   return finish(body, redact, MAX_BODY_CHARS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan comment: `/autocoder plan` answers with one, and approving it runs what it says.
+
+/** The task-list line a writer ticks to approve; GitHub turns `[ ]` into `[x]` in the body. */
+const APPROVE_BOX = /^ {0,3}[-*+][ \t]+\[([ xX])\][ \t]+Approve this plan\b.*$/;
+/** Where the plan ends and autocoder's own lines (box, hint, approval) begin. */
+const PLAN_END = renderMarker('plan-end', {});
+const PLAN_END_LINE = /^.*<!--\s*autocoder:plan-end\b.*$/m;
+const APPROVED_LINE = /<!--\s*autocoder:plan-approved\b/;
+const PLAN_HINT = 'Someone with write access may edit the plan above first, then tick the box or comment `/autocoder approve` to have autocoder carry it out.';
+
+export interface PlanCommentInput {
+  /** The plan as the agent wrote it (markdown). */
+  plan: string;
+  /** The run that wrote it. */
+  runId: string;
+  redact: Redactor;
+}
+
+/**
+ * The plan, a hidden marker naming the run that wrote it, and an approval checkbox. The box and
+ * the hint come after a second marker, so the plan a writer edited is told apart from them.
+ */
+export function renderPlanComment(input: PlanCommentInput): string {
+  const head = `${renderMarker('plan', { run: input.runId })}\n### Plan`;
+  const tail = [PLAN_END, '- [ ] Approve this plan', `<sub>${PLAN_HINT} Run ${code(input.runId)}.</sub>`].join('\n\n');
+  const plan = neutraliseMarkdown(input.redact(input.plan)).trim() || '_The agent wrote no plan._';
+  const budget = MAX_BODY_CHARS - head.length - tail.length - 100;
+  return finish([head, closeFences(truncateEnd(plan, budget)), tail].join('\n\n'), input.redact, MAX_BODY_CHARS);
+}
+
+/** The lines of a plan comment after its plan, where the approval box belongs. */
+function tailStart(lines: string[]): number {
+  const end = lines.findIndex((line) => PLAN_END_LINE.test(line));
+  return end === -1 ? 0 : end;
+}
+
+/** The approval box of a plan comment: ticked, not ticked, or none (edited away, or not a plan). */
+export function planApprovalBox(body: string | null | undefined): 'ticked' | 'unticked' | undefined {
+  const lines = (body ?? '').replace(/\r\n?/g, '\n').split('\n');
+  // The last box after the plan: a plan may itself contain a line that looks like it.
+  for (let i = lines.length - 1; i >= tailStart(lines); i--) {
+    const match = APPROVE_BOX.exec(lines[i]);
+    if (match) return match[1] === ' ' ? 'unticked' : 'ticked';
+  }
+  return undefined;
+}
+
+/** True when an edit ticked the approval box (`from` is the body before the edit). */
+export function planBoxTicked(from: string | null | undefined, to: string | null | undefined): boolean {
+  return planApprovalBox(from) === 'unticked' && planApprovalBox(to) === 'ticked';
+}
+
+/**
+ * The plan a comment holds now, as a writer may have edited it: without the marker, the heading,
+ * the box, the hint and the approval line. Not sanitised: the prompt does that, as for any text
+ * from GitHub.
+ */
+export function planFromComment(body: string | null | undefined): string {
+  let lines = (body ?? '').replace(/\r\n?/g, '\n').split('\n');
+  const end = lines.findIndex((line) => PLAN_END_LINE.test(line));
+  if (end !== -1) lines = lines.slice(0, end);
+  lines = lines.filter(
+    (line) => !/^\s*<!--\s*autocoder:[\w-]+[^>]*-->\s*$/.test(line) && !APPROVE_BOX.test(line) && !APPROVED_LINE.test(line) && !line.includes(PLAN_HINT),
+  );
+  const text = lines.join('\n').trim();
+  return text.replace(/^#{1,6}[ \t]+Plan[ \t]*(?:\n|$)/, '').trim();
+}
+
+export interface PlanApproval {
+  /** Who approved (a GitHub login). */
+  by: string;
+  /** The run that carries the plan out. */
+  runId: string;
+  redact: Redactor;
+}
+
+/**
+ * The plan comment once approved: the body as it is (a writer's edits kept), the box ticked and
+ * one line saying who approved it and which run carries it out; an earlier approval line goes.
+ */
+export function markPlanApproved(body: string, approval: PlanApproval): string {
+  const lines: string[] = [];
+  for (const line of body.replace(/\r\n?/g, '\n').split('\n')) {
+    if (!APPROVED_LINE.test(line)) lines.push(line);
+    else if (lines.at(-1) === '') lines.pop();
+  }
+  const note = `${renderMarker('plan-approved', { run: approval.runId })}✅ Approved by @${approval.by.replace(/[^\w-]/g, '')}: run ${code(approval.runId)} carries it out.`;
+  let box = -1;
+  for (let i = lines.length - 1; i >= tailStart(lines); i--) {
+    if (APPROVE_BOX.test(lines[i])) {
+      box = i;
+      break;
+    }
+  }
+  if (box === -1) {
+    lines.push('', '- [x] Approve this plan', '', note);
+  } else {
+    lines[box] = lines[box].replace(/\[ \]/, '[x]');
+    // A blank line first: a line right under a list item would join its text.
+    lines.splice(box + 1, 0, '', note);
+  }
+  return finish(lines.join('\n'), approval.redact, MAX_BODY_CHARS);
 }

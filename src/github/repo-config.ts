@@ -17,6 +17,7 @@ export const REPO_CONFIG_DEFAULTS = {
   maxMinutes: 30,
   draft: true,
   attempts: 1,
+  keepAttemptsDays: 7,
 } as const;
 
 /** A single glob is accepted where a list is expected: `allowedPaths: src/**`. */
@@ -33,6 +34,8 @@ export const repoConfigSchema = z.strictObject({
   model: z.string().trim().min(1).optional(),
   maxSteps: z.number().int().positive().default(REPO_CONFIG_DEFAULTS.maxSteps),
   maxMinutes: z.number().positive().default(REPO_CONFIG_DEFAULTS.maxMinutes),
+  // Tokens one run may use; the operator's AUTOCODER_MAX_TOKENS is the default and the ceiling.
+  maxTokens: z.number().int().positive().optional(),
   testCommand: command.optional(),
   setupCommand: command.optional(),
   instructions: z.string().optional(),
@@ -40,6 +43,8 @@ export const repoConfigSchema = z.strictObject({
   allowedPaths: globList.optional(),
   blockedPaths: globList.default([]),
   attempts: z.number().int().positive().max(5).default(REPO_CONFIG_DEFAULTS.attempts),
+  // The attempts not published stay as branches this long (0: not kept at all), then a later run deletes them.
+  keepAttemptsDays: z.number().nonnegative().max(365).default(REPO_CONFIG_DEFAULTS.keepAttemptsDays),
 });
 
 export type RepoConfig = Omit<z.output<typeof repoConfigSchema>, 'model'> & { model: string };
@@ -54,6 +59,7 @@ const EXPECTED: Record<Key, string> = {
   model: 'a model name (text)',
   maxSteps: 'a positive integer',
   maxMinutes: 'a positive number of minutes',
+  maxTokens: 'a positive whole number of tokens',
   testCommand: 'a shell command (text)',
   setupCommand: 'a shell command (text)',
   instructions: 'text',
@@ -61,6 +67,7 @@ const EXPECTED: Record<Key, string> = {
   allowedPaths: 'a list of globs (text)',
   blockedPaths: 'a list of globs (text)',
   attempts: 'a whole number from 1 to 5',
+  keepAttemptsDays: 'a number of days from 0 to 365',
 };
 
 export type RepoConfigResult = { ok: true; config: RepoConfig } | { ok: false; errors: string[] };

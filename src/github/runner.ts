@@ -1,30 +1,38 @@
 import type { Logger } from 'pino';
 import { runAgent, type AgentResult } from '../engine/agent.js';
 import { readAgentsFile } from '../engine/agents-file.js';
-import { describeToolCall } from '../engine/describe.js';
+import { createUsageTally, modelForAttempt } from '../engine/attempts.js';
+import { attemptPrefix, describeToolCall } from '../engine/describe.js';
 import { AutocoderError, toAutocoderError } from '../engine/errors.js';
-import { createEmitter, type EndReason, type FileChange, type RunEvent } from '../engine/events.js';
+import { createEmitter, type EndReason, type RunEvent, type Usage } from '../engine/events.js';
 import type { LlmClient } from '../engine/llm.js';
+import { runRepoCommand, setupFailure } from '../engine/repo-command.js';
 import { detectSandbox, type SandboxRequest } from '../engine/sandbox/index.js';
 import type { SessionStore } from '../engine/session.js';
 import { isShutdown } from '../queue/embedded-queue.js';
-import type { TaskRecord, TaskStore } from '../store/tasks.js';
-import { runProcess } from '../util/process.js';
+import type { RunStore } from '../store/run-store.js';
+import type { TaskRecord } from '../store/tasks.js';
 import type { Redactor } from '../util/redact.js';
-import { git } from '../workspace/git.js';
-import { createGitChangeTracker, diffTrees } from '../workspace/snapshot.js';
+import { createGitChangeTracker } from '../workspace/snapshot.js';
 import type { PreparedWorkspace, WorkspaceManager } from '../workspace/index.js';
+import { sweepAttemptBranches } from './attempt-branches.js';
+import { attemptsOf, createAttemptsRunner } from './attempts-runner.js';
 import type { BotIdentity } from './identity.js';
 import { mintInstallationToken, type GetOctokit, type Octokit } from './octokit.js';
 import { createProgressReporter, type ProgressReporter } from './progress.js';
 import { buildGithubPrompt } from './prompt.js';
-import { ensurePullRequest } from './pull-request.js';
-import { renderPullRequestBody, renderRunLog, type TestResult } from './render.js';
-import { createWritePolicy, type RepoConfig } from './repo-config.js';
+import { describeBudgetEnd, planRunBudgets, type BudgetSettings, type RunBudgetPlan, type UsageToday } from './budgets.js';
+import { publishPullRequest } from './publish-pull-request.js';
+import { createCommentOnce } from './create-comment-once.js';
+import { renderPlanComment, renderRunLog, type TestResult } from './render.js';
+import { createWritePolicy, REPO_CONFIG_DEFAULTS, type RepoConfig } from './repo-config.js';
+import { revertBlocked } from './revert-blocked.js';
+import { loadPromptContext, namesOf } from './run-context.js';
 import type { GithubRun } from './trigger.js';
 
 export interface RunnerDeps {
-  store: TaskStore;
+  /** SQLite in the server; in a Redis worker, the job's data with writes sent back (RemoteTaskStore). */
+  store: RunStore;
   sessions: SessionStore;
   workspaces: WorkspaceManager;
   llm: LlmClient;
@@ -45,32 +53,24 @@ export interface RunnerDeps {
   /** Pushes rejected because the branch moved: how often to rebase and try again. */
   pushAttempts?: number;
   progressIntervalMs?: number;
+  /** The operator's token, cost and daily budgets (src/github/budgets.ts). */
+  budgets?: BudgetSettings;
+  /** What a repository has used today (from the task store): the daily token budget's remainder. */
+  usageToday?: UsageToday;
 }
 
-const SETUP_TIMEOUT_MS = 15 * 60_000;
-const TEST_TIMEOUT_MS = 20 * 60_000;
-const COMMAND_OUTPUT_BYTES = 512 * 1024;
-
-/** Paths changed against the policy are put back as they were; the pull request says which. */
-async function revertBlocked(workspace: PreparedWorkspace, files: FileChange[], config: RepoConfig): Promise<string[]> {
-  const policy = createWritePolicy(config);
-  const blocked = files.filter((file) => policy(file.path) !== undefined).map((file) => file.path);
-  for (const path of blocked) {
-    const tracked = await git(['cat-file', '-e', `${workspace.baseSha}:${path}`], { cwd: workspace.path, okExitCodes: [1, 128] });
-    if (tracked.exitCode === 0) {
-      await git(['checkout', workspace.baseSha, '--', path], { cwd: workspace.path });
-    } else {
-      await git(['rm', '-q', '-f', '--cached', '--ignore-unmatch', '--', path], { cwd: workspace.path });
-      await runProcess('rm', ['-f', '--', path], { cwd: workspace.path, env: { PATH: process.env.PATH } });
-    }
-  }
-  return blocked;
-}
-
-function endSentence(reason: EndReason, steps: number, maxMinutes: number): string | undefined {
-  if (reason === 'max_steps') return `The run used all ${steps} of its steps before it was finished; what it did so far is here.`;
-  if (reason === 'max_time') return `The run reached its time budget of ${maxMinutes} minutes before it was finished; what it did so far is here.`;
-  return undefined;
+/**
+ * Which budget ended the run, with its figure (src/github/budgets.ts); undefined when none did.
+ * `pushed`: whether the work so far was pushed (default) or there was none.
+ */
+function endSentence(
+  reason: EndReason,
+  steps: number,
+  maxMinutes: number,
+  more: { usage?: Usage; plan?: RunBudgetPlan; maxSteps?: number; pushed?: boolean } = {},
+): string | undefined {
+  const figures = { steps, maxSteps: more.maxSteps ?? steps, maxMinutes, usage: more.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, plan: more.plan };
+  return describeBudgetEnd(reason, figures, more.pushed ?? true);
 }
 
 /** The first run's summary, then each revision's, so the body tells the pull request's whole story. */
@@ -81,10 +81,15 @@ function pullRequestSummaryOf(earlier: string[], current: string): string {
 
 /** Executes queued GitHub runs: working tree, agent, tests, commit, push, pull request, progress. */
 export function createGithubRunner(deps: RunnerDeps) {
+  const executeAttempts = createAttemptsRunner(deps);
   return async function execute(task: TaskRecord, signal: AbortSignal): Promise<void> {
     const run = task.data.run as GithubRun;
     const trigger = run.trigger;
-    const config = run.config as unknown as RepoConfig;
+    // Runs queued before `keepAttemptsDays` existed carry configurations without it.
+    const stored = run.config as unknown as RepoConfig;
+    const config: RepoConfig = { ...stored, keepAttemptsDays: stored.keepAttemptsDays ?? REPO_CONFIG_DEFAULTS.keepAttemptsDays };
+    /** Best of N when above 1 (see attempts-runner.ts). */
+    const attempts = attemptsOf(run);
     const repo = { owner: trigger.repo.owner, repo: trigger.repo.name };
     const log = deps.log.child({ taskId: task.id, repo: `${repo.owner}/${repo.repo}`, issue: run.issueNumber });
     const octokit = () => deps.getOctokit(trigger.installationId);
@@ -107,10 +112,13 @@ export function createGithubRunner(deps: RunnerDeps) {
       onState: (state) => deps.store.update(task.id, { data: { progress: { phase: state.phase, step: state.step, currentAction: state.currentAction } } }),
     });
     let step = 0;
+    const tally = createUsageTally();
     function onEvent(event: RunEvent) {
       if (event.type === 'step') step = event.step;
+      // The live count (every attempt's together), so the daily token budget sees what a run still going has used.
+      if (event.type === 'usage') deps.store.update(task.id, { data: { usage: tally(event) } });
       if (event.type === 'tool_call') {
-        progress.update({ phase: 'working', step, maxSteps: config.maxSteps, currentAction: describeToolCall(event.name, event.args) });
+        progress.update({ phase: 'working', step, maxSteps: config.maxSteps, attempts, currentAction: attemptPrefix(event) + describeToolCall(event.name, event.args) });
       }
     }
     const log_ = () => renderRunLog(events, { redact: deps.redact });
@@ -126,11 +134,26 @@ export function createGithubRunner(deps: RunnerDeps) {
     let workspace: PreparedWorkspace | undefined;
     try {
       if (task.attempts > 1) log.warn({ attempts: task.attempts }, 'starting again after an interruption');
-      progress.update({ phase: 'preparing' });
+      progress.update({ phase: 'preparing', attempts });
       emit({ type: 'phase', phase: 'preparing' });
       const installation = await octokit();
       const token = await mintInstallationToken(await deps.getAppOctokit(), trigger.installationId);
       deps.addSecret(token);
+      if (attempts > 1) {
+        return await executeAttempts({
+          task, run, config, attempts, installation, token, signal, log, emit, progress, finish, leaveForRestart,
+          freshToken: async () => {
+            const fresh = await mintInstallationToken(await deps.getAppOctokit(), trigger.installationId);
+            deps.addSecret(fresh);
+            return fresh;
+          },
+          runLog: log_,
+          pushWithRetries: (ws) => pushWithRetries(ws, trigger.installationId, signal),
+          pullRequestSummary: (current) => pullRequestSummary(task, current),
+          endSentence,
+          budgets: planRunBudgets(deps.budgets ?? {}, config.maxTokens, deps.usageToday?.(`${repo.owner}/${repo.repo}`, task.id)),
+        });
+      }
       workspace = await deps.workspaces.prepare({
         cloneUrl: trigger.repo.cloneUrl,
         token,
@@ -141,49 +164,47 @@ export function createGithubRunner(deps: RunnerDeps) {
         signal,
       });
       const ws = workspace;
+      await sweepAttemptBranches({ octokit: installation, repo, cachePath: ws.cachePath, keepDays: config.keepAttemptsDays, log });
+      // `--models a` with one attempt: that model.
+      const model = modelForAttempt(1, run.models, config.model);
 
       const sandbox = await detectSandbox(deps.sandbox);
       if (config.setupCommand) {
-        // The one command with the network: it installs dependencies.
-        const wrapped = await sandbox.wrap(config.setupCommand, { cwd: ws.path, env: deps.commandEnv, writablePaths: [ws.path], network: true });
-        const setup = await runProcess(wrapped.file, wrapped.args, {
-          cwd: ws.path, env: wrapped.env, timeoutMs: SETUP_TIMEOUT_MS, maxOutputBytes: COMMAND_OUTPUT_BYTES, signal,
-        });
-        emit({ type: 'command', purpose: 'setup', command: config.setupCommand, exitCode: setup.exitCode, output: setup.output, durationMs: setup.durationMs, timedOut: setup.timedOut });
-        if (setup.exitCode !== 0 && !signal.aborted) {
-          throw new AutocoderError('tool_failed', `the setup command \`${config.setupCommand}\` failed (exit ${setup.exitCode ?? 'killed'})`);
-        }
+        const setup = await runRepoCommand({ purpose: 'setup', command: config.setupCommand, cwd: ws.path, root: ws.path, sandbox, env: deps.commandEnv, emit, signal });
+        const failure = setupFailure(setup);
+        if (failure && !signal.aborted) throw new AutocoderError('tool_failed', failure);
       }
 
       const sessionId = `github:${task.threadKey}`;
       const session = await deps.sessions.getSession(sessionId);
-      const issue = run.mode === 'revision' || trigger.isPullRequest
-        ? (await installation.rest.issues.get({ ...repo, issue_number: run.issueNumber }).then((r) => ({ number: run.issueNumber, title: r.data.title, body: r.data.body ?? '' })).catch(() => ({ number: run.issueNumber, title: trigger.title, body: trigger.body })))
-        : { number: run.issueNumber, title: trigger.title, body: trigger.body };
-      const diff = run.mode === 'revision'
-        ? (await git(['diff', `refs/remotes/origin/${ws.baseBranch}...HEAD`], { cwd: ws.path }).catch(() => undefined))?.stdout
-        : undefined;
+      const context = await loadPromptContext(installation, run, ws.path);
 
+      // At most what is left of the repository's daily tokens, besides the run's own budgets.
+      const budgetPlan = planRunBudgets(deps.budgets ?? {}, config.maxTokens, deps.usageToday?.(`${repo.owner}/${repo.repo}`, task.id));
+      const budgetFigures = { usage: undefined as Usage | undefined, plan: budgetPlan, maxSteps: config.maxSteps };
       progress.update({ phase: 'working', step: 0, maxSteps: config.maxSteps });
       emit({ type: 'phase', phase: 'working' });
       const result: AgentResult = await runAgent({
         llm: deps.llm,
-        model: config.model,
+        model,
         cwd: ws.path,
-        prompt: buildGithubPrompt(run, { issue, diff }),
+        prompt: buildGithubPrompt(run, context),
         sessionId,
         emit,
         history: session?.messages,
         instructions: [config.instructions ?? '', ...(await readAgentsFile(ws.path))],
         maxSteps: config.maxSteps,
         maxMs: config.maxMinutes * 60_000,
+        maxTokens: budgetPlan.maxTokens,
+        maxCostUsd: budgetPlan.maxCostUsd,
+        prices: budgetPlan.prices,
         signal,
         changeTracker: createGitChangeTracker(ws.path),
         commandEnv: deps.commandEnv,
         sandbox,
         writePolicy: run.mode === 'plan' ? () => 'a plan changes no file' : createWritePolicy(config),
       });
-      await deps.sessions.saveSession({ id: sessionId, cwd: `${repo.owner}/${repo.repo}`, model: config.model, messages: result.messages });
+      await deps.sessions.saveSession({ id: sessionId, cwd: `${repo.owner}/${repo.repo}`, model, messages: result.messages });
       const summaryResult = {
         summary: result.summary, changedFiles: result.changedFiles, usage: result.usage, steps: result.steps,
         durationMs: result.durationMs, sessionId,
@@ -197,8 +218,21 @@ export function createGithubRunner(deps: RunnerDeps) {
         return;
       }
 
+      if (run.mode === 'plan' && result.reason !== 'completed') {
+        // A budget ended it before it wrote one: nothing to approve, so no plan comment.
+        const why = endSentence(result.reason, result.steps, config.maxMinutes, { ...budgetFigures, usage: result.usage, pushed: false });
+        progress.update({ phase: 'no_changes', reason: [why, 'No plan was written; comment `/autocoder plan` to try again.'].filter(Boolean).join('\n\n'), log: log_() });
+        finish(result.reason, { result: summaryResult });
+        return;
+      }
       if (run.mode === 'plan') {
-        await installation.rest.issues.createComment({ ...repo, issue_number: run.progressNumber, body: deps.redact(`### Plan\n\n${result.summary}\n\n<sub>run \`${task.id}\` · comment \`/autocoder\` to carry it out</sub>`) });
+        const planComment = await createCommentOnce(
+          installation,
+          { ...repo, issue_number: run.progressNumber, body: renderPlanComment({ plan: result.summary, runId: task.id, redact: deps.redact }) },
+          { kind: 'plan', attributes: { run: task.id } },
+        );
+        // Approval finds the plan by this id, and only a comment so remembered can be approved.
+        deps.store.update(task.id, { data: { planCommentId: planComment.id } });
         progress.update({ phase: 'done', reason: 'The plan is in the comment below.', log: log_() });
         finish(result.reason, { result: summaryResult });
         return;
@@ -209,7 +243,7 @@ export function createGithubRunner(deps: RunnerDeps) {
       if (changedFiles.length === 0) {
         const why = reverted.length > 0
           ? `The only changes were to paths this repository does not let autocoder change: ${reverted.join(', ')}.`
-          : result.reason === 'completed' ? 'The agent finished without changing any file.' : endSentence(result.reason, result.steps, config.maxMinutes);
+          : result.reason === 'completed' ? 'The agent finished without changing any file.' : endSentence(result.reason, result.steps, config.maxMinutes, { ...budgetFigures, usage: result.usage, pushed: false });
         progress.update({ phase: 'no_changes', reason: [why, result.summary].filter(Boolean).join('\n\n'), log: log_() });
         finish(result.reason, { result: summaryResult });
         return;
@@ -219,12 +253,8 @@ export function createGithubRunner(deps: RunnerDeps) {
       if (config.testCommand) {
         progress.update({ phase: 'testing' });
         emit({ type: 'phase', phase: 'testing' });
-        const wrapped = await sandbox.wrap(config.testCommand, { cwd: ws.path, env: deps.commandEnv, writablePaths: [ws.path] });
-        const tested = await runProcess(wrapped.file, wrapped.args, {
-          cwd: ws.path, env: wrapped.env, timeoutMs: TEST_TIMEOUT_MS, maxOutputBytes: COMMAND_OUTPUT_BYTES, signal,
-        });
-        emit({ type: 'command', purpose: 'test', command: config.testCommand, exitCode: tested.exitCode, output: tested.output, durationMs: tested.durationMs, timedOut: tested.timedOut });
-        test = { command: config.testCommand, exitCode: tested.exitCode, output: tested.output };
+        const tested = await runRepoCommand({ purpose: 'test', command: config.testCommand, cwd: ws.path, root: ws.path, sandbox, env: deps.commandEnv, emit, signal });
+        test = { command: tested.command, exitCode: tested.exitCode, output: tested.output };
       }
       if (signal.aborted) {
         if (isShutdown(signal)) return leaveForRestart();
@@ -235,9 +265,7 @@ export function createGithubRunner(deps: RunnerDeps) {
 
       emit({ type: 'phase', phase: 'publishing' });
       const bot = await deps.identity(installation);
-      const requester = { name: trigger.sender.login, email: `${trigger.sender.id}+${trigger.sender.login}@users.noreply.github.com` };
-      const title = issue.title.trim() || `Resolve #${run.issueNumber}`;
-      const subject = run.mode === 'revision' ? `Revise #${run.pullNumber}: ${trigger.commandText ? 'address feedback' : 'update'}` : `${title} (#${run.issueNumber})`;
+      const { title, subject, requester } = namesOf(run, context.issue.title);
       await ws.commitAll({
         message: deps.redact(`${subject}\n\n${result.summary}`),
         authorName: bot.name,
@@ -246,30 +274,21 @@ export function createGithubRunner(deps: RunnerDeps) {
       });
       await pushWithRetries(ws, trigger.installationId, signal);
 
-      const incomplete = endSentence(result.reason, result.steps, config.maxMinutes);
-      // The body describes the whole pull request: every file the branch changes, and each run's summary.
-      const mergeBase = (await git(['merge-base', `refs/remotes/origin/${ws.baseBranch}`, 'HEAD'], { cwd: ws.path })).stdout.trim();
-      const branchFiles = (await diffTrees(ws.path, mergeBase, 'HEAD')).files;
-      const body = renderPullRequestBody({
-        summary: pullRequestSummary(task, result.summary),
-        issueNumber: run.issueNumber,
-        changedFiles: branchFiles,
-        test,
-        model: config.model,
-        usage: result.usage,
-        durationMs: result.durationMs,
-        log: log_(),
-        runId: task.id,
-        incomplete: [incomplete, reverted.length ? `Changes to ${reverted.join(', ')} were left out: this repository's configuration does not let autocoder change them.` : undefined].filter(Boolean).join('\n') || undefined,
-        redact: deps.redact,
-      });
-      const pr = await ensurePullRequest(installation, {
-        ...repo,
-        head: ws.branch,
-        base: trigger.repo.defaultBranch,
-        title: deps.redact(title),
-        body,
-        draft: config.draft || incomplete !== undefined,
+      const incomplete = endSentence(result.reason, result.steps, config.maxMinutes, { ...budgetFigures, usage: result.usage });
+      // The body tells each run's summary: the whole pull request's story.
+      const pr = await publishPullRequest(installation, {
+        ...repo, cwd: ws.path, head: ws.branch, base: trigger.repo.defaultBranch, title, draft: config.draft, incomplete, reverted,
+        body: {
+          summary: pullRequestSummary(task, result.summary),
+          issueNumber: run.issueNumber,
+          test,
+          model,
+          usage: result.usage,
+          durationMs: result.durationMs,
+          log: log_(),
+          runId: task.id,
+          redact: deps.redact,
+        },
       });
       deps.store.update(task.id, { data: { pullRequestNumber: pr.number, pullRequestUrl: pr.url } });
       progress.update({
@@ -297,7 +316,8 @@ export function createGithubRunner(deps: RunnerDeps) {
     const earlier = task.threadKey
       ? deps.store
           .byThread(task.threadKey)
-          .filter((t) => t.id !== task.id && t.state === 'finished' && t.result?.pullRequestUrl)
+          // A run that stopped on a budget and was continued says only that it stopped: left out.
+          .filter((t) => t.id !== task.id && t.state === 'finished' && t.result?.pullRequestUrl && t.endReason === 'completed')
           .map((t) => t.result!.summary)
       : [];
     return pullRequestSummaryOf(earlier, current);

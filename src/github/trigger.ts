@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { endReasonSchema } from '../engine/events.js';
 
 /**
  * What a webhook asked for, as the handler stored it before answering GitHub. Everything later
  * (permission, configuration, the run) starts from this record, so a restart loses nothing.
  */
 export const triggerSchema = z.object({
-  event: z.enum(['issues.labeled', 'issue_comment.created', 'pull_request_review_comment.created', 'pull_request_review.submitted']),
+  /** `issue_comment.edited`: a writer ticked the approval box of a plan comment autocoder wrote. */
+  event: z.enum(['issues.labeled', 'issue_comment.created', 'issue_comment.edited', 'pull_request_review_comment.created', 'pull_request_review.submitted']),
   deliveryId: z.string(),
   installationId: z.number().int(),
   repo: z.object({
@@ -63,6 +65,14 @@ export const githubRunSchema = z.object({
   /** Where progress is reported: the issue or the pull request. */
   progressNumber: z.number().int(),
   config: z.record(z.string(), z.unknown()),
+  /** An approved plan that the run carries out: the plan comment's text as it was at approval. */
+  plan: z.object({ text: z.string(), commentId: z.number().int(), planRunId: z.string(), approvedBy: z.string() }).optional(),
+  /** Goes on from where an earlier run stopped: its branch and its conversation. */
+  continues: z.object({ runId: z.string(), reason: endReasonSchema }).optional(),
+  /** Best of N: agents that work on it at once (`--attempts`, else `attempts` in the config); absent = 1. */
+  attempts: z.number().int().min(1).max(5).optional(),
+  /** `--models a,b`: attempt k uses the k-th, round-robin; absent = the configured model. */
+  models: z.array(z.string().min(1)).optional(),
 });
 export type GithubRun = z.infer<typeof githubRunSchema>;
 
@@ -73,3 +83,11 @@ export function threadKey(owner: string, name: string, issueNumber: number): str
 export function branchForIssue(issueNumber: number): string {
   return `autocoder/issue-${issueNumber}`;
 }
+
+/** Where attempt `attempt` of a best-of-N run for an issue is kept when it is not the one published. */
+export function branchForAttempt(issueNumber: number, attempt: number): string {
+  return `autocoder/issue-${issueNumber}-attempt-${attempt}`;
+}
+
+/** The names `branchForAttempt` makes, and only those: the sweep deletes nothing else. */
+export const ATTEMPT_BRANCH_PATTERN = /^autocoder\/issue-\d+-attempt-\d+$/;

@@ -2,8 +2,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { runAgent, type AgentResult } from '../engine/agent.js';
 import { readAgentsFile } from '../engine/agents-file.js';
 import { AutocoderError } from '../engine/errors.js';
-import { createEmitter, type EventSink, type RunEvent } from '../engine/events.js';
-import type { LlmClient } from '../engine/llm.js';
+import { createEmitter, type Emit, type EndReason, type EventSink, type RunEvent } from '../engine/events.js';
+import type { ChatMessage, LlmClient } from '../engine/llm.js';
 import type { SessionStore } from '../engine/session.js';
 import type { CommandSandbox, SandboxRequest } from '../engine/sandbox/types.js';
 import { buildCommandEnv } from '../engine/tools/command-env.js';
@@ -11,6 +11,11 @@ import { createOpenAiClient } from '../llm/openai-client.js';
 import { createSessionStore, openDatabase } from '../store/sqlite.js';
 import { newId } from '../util/ids.js';
 import { createGitChangeTracker } from '../workspace/snapshot.js';
+import { shareBudgets, type Prices } from '../engine/budget.js';
+import { resolveSandbox } from '../engine/sandbox/index.js';
+import { attemptsOf, rankAttempts, validateAttempts, type AttemptOutcome } from '../engine/attempts.js';
+import { runLocalAttempts } from './local-attempts.js';
+import { runRepoCommand, type CommandRun } from '../engine/repo-command.js';
 
 export interface LocalRunOptions {
   prompt: string;
@@ -23,6 +28,10 @@ export interface LocalRunOptions {
   continueLatest?: boolean;
   maxSteps?: number;
   maxMinutes?: number;
+  /** Token and cost budgets (src/engine/budget.ts); a cost budget needs `prices`. */
+  maxTokens?: number;
+  maxCostUsd?: number;
+  prices?: Prices;
   signal?: AbortSignal;
   onEvent?: EventSink;
   /** Where conversations are kept: a store the caller owns, or `dataDir`. */
@@ -41,9 +50,42 @@ export interface LocalRunOptions {
   commandSourceEnv?: NodeJS.ProcessEnv;
   /** How commands are confined; default: bwrap when it works here, the data dir hidden. */
   sandbox?: CommandSandbox | SandboxRequest;
+  /**
+   * Best of N (1–5): more than one runs that many agents at once, each in its own worktree of the
+   * repository at HEAD, and applies the chosen one's change to the working tree. Default: one per
+   * entry of `models` when there are several, else 1 (a run exactly as without it).
+   */
+  attempts?: number;
+  /** The models of the attempts, round-robin; the first is the model of a run of one attempt. */
+  models?: string[];
+  /** The command that judges each attempt (tests passing first); with one attempt it runs after the agent. */
+  testCommand?: string;
 }
 
-export type LocalRunResult = Omit<AgentResult, 'messages'> & { taskId: string; events: RunEvent[] };
+export type LocalRunResult = Omit<AgentResult, 'messages'> & {
+  taskId: string;
+  events: RunEvent[];
+  /** Best of N: every attempt's outcome, in attempt order (absent for a run of one attempt). */
+  attempts?: AttemptOutcome[];
+  /** Best of N: the attempt whose change is in the working tree, or null when none was usable (or it could not be applied). */
+  chosenAttempt?: number | null;
+  /** The test command's result, when one ran (of the chosen attempt, for best of N). */
+  test?: CommandRun;
+};
+
+/** The token and cost budgets a run was given, checked once for every front-end (CLI, SDK). */
+function budgetsOf(options: Pick<LocalRunOptions, 'maxTokens' | 'maxCostUsd' | 'prices'>): Pick<LocalRunOptions, 'maxTokens' | 'maxCostUsd' | 'prices'> {
+  if (options.maxTokens !== undefined && (!Number.isInteger(options.maxTokens) || options.maxTokens <= 0)) {
+    throw new AutocoderError('config_invalid', `max tokens must be a positive whole number, got ${options.maxTokens}`);
+  }
+  if (options.maxCostUsd !== undefined && !options.prices) {
+    throw new AutocoderError(
+      'config_invalid',
+      'a cost budget needs the model\'s prices: set AUTOCODER_PRICE_PER_MTOK_INPUT and AUTOCODER_PRICE_PER_MTOK_OUTPUT (USD per million tokens)',
+    );
+  }
+  return { maxTokens: options.maxTokens, maxCostUsd: options.maxCostUsd, prices: options.prices };
+}
 
 export const DEFAULT_MAX_STEPS = 40;
 export const DEFAULT_MAX_MINUTES = 30;
@@ -62,6 +104,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   if (!Number.isInteger(maxSteps) || maxSteps <= 0) {
     throw new AutocoderError('config_invalid', `max steps must be a positive whole number, got ${options.maxSteps}`);
   }
+
+  budgetsOf(options);
+  validateAttempts(options.attempts, options.models, options.testCommand);
+  attemptsOf(options.attempts, options.models);
 
   const llm = options.llm ?? createOpenAiClient({ apiKey: options.apiKey ?? '', baseURL: options.baseURL });
 
@@ -101,10 +147,15 @@ async function runWithSessions(
     events.push(event);
     options.onEvent?.(event);
   });
+  const attempts = attemptsOf(options.attempts, options.models);
+  if (attempts > 1) return runAttemptsWithSessions(options, { root, maxSteps, llm, sessions, sessionId, history: session?.messages, taskId, events, emit, attempts });
+  const model = options.models?.[0] ?? options.model;
+  const sandbox = await resolveSandbox(options.sandbox ?? { hiddenPaths: options.dataDir ? [options.dataDir] : [] });
+  const commandEnv = buildCommandEnv(options.commandSourceEnv ?? process.env);
 
   const result = await runAgent({
     llm,
-    model: options.model,
+    model,
     cwd: root,
     prompt: options.prompt,
     sessionId,
@@ -113,12 +164,90 @@ async function runWithSessions(
     instructions: await readAgentsFile(root),
     maxSteps,
     maxMs: (options.maxMinutes ?? DEFAULT_MAX_MINUTES) * 60_000,
+    ...budgetsOf(options),
     signal: options.signal,
     changeTracker: createGitChangeTracker(root),
-    commandEnv: buildCommandEnv(options.commandSourceEnv ?? process.env),
-    sandbox: options.sandbox ?? { hiddenPaths: options.dataDir ? [options.dataDir] : [] },
+    commandEnv,
+    sandbox,
   });
-  await sessions.saveSession({ id: sessionId, cwd: root, model: options.model, messages: result.messages });
+  await sessions.saveSession({ id: sessionId, cwd: root, model, messages: result.messages });
+  let test: CommandRun | undefined;
+  if (options.testCommand && result.reason !== 'failed' && result.reason !== 'cancelled' && !options.signal?.aborted) {
+    emit({ type: 'phase', phase: 'testing' });
+    test = await runRepoCommand({ purpose: 'test', command: options.testCommand, cwd: root, root, sandbox, env: commandEnv, emit, signal: options.signal });
+  }
   const { messages: _messages, ...rest } = result;
-  return { ...rest, taskId, events };
+  return { ...rest, taskId, events, ...(test ? { test } : {}) };
+}
+
+/**
+ * Best of N on the working tree: the attempts (src/runtime/local-attempts.ts), then the session
+ * remembered for `--continue` is the chosen attempt's conversation (or, when none was usable,
+ * the best-ranked one's), and the result is the chosen attempt's, with every attempt's tokens.
+ */
+async function runAttemptsWithSessions(
+  options: LocalRunOptions,
+  run: {
+    root: string;
+    maxSteps: number;
+    llm: LlmClient;
+    sessions: SessionStore;
+    sessionId: string;
+    history: ChatMessage[] | undefined;
+    taskId: string;
+    events: RunEvent[];
+    emit: Emit;
+    attempts: number;
+  },
+): Promise<LocalRunResult> {
+  const started = Date.now();
+  const best = await runLocalAttempts({
+    cwd: run.root,
+    dataDir: options.dataDir,
+    attempts: run.attempts,
+    models: options.models,
+    defaultModel: options.model,
+    testCommand: options.testCommand,
+    emit: run.emit,
+    sandbox: options.sandbox ?? { hiddenPaths: options.dataDir ? [options.dataDir] : [] },
+    agent: {
+      llm: run.llm,
+      prompt: options.prompt,
+      sessionId: run.sessionId,
+      history: run.history,
+      maxSteps: run.maxSteps,
+      maxMs: (options.maxMinutes ?? DEFAULT_MAX_MINUTES) * 60_000,
+      // The run's budgets, shared evenly by its attempts (as on GitHub and the REST API).
+      ...shareBudgets(budgetsOf(options), run.attempts),
+      signal: options.signal,
+      commandEnv: buildCommandEnv(options.commandSourceEnv ?? process.env),
+    },
+  });
+  const ranked = rankAttempts(best.outcomes);
+  const kept = best.chosen ?? best.runs.find((r) => r.outcome.attempt === ranked[0]?.attempt && r.result) ?? best.runs.find((r) => r.result);
+  if (kept?.result) {
+    await run.sessions.saveSession({ id: run.sessionId, cwd: run.root, model: kept.outcome.model, messages: kept.result.messages });
+  }
+  const applied = best.applied ? best.chosen : undefined;
+  const error =
+    best.applyError ??
+    (applied ? undefined : kept?.result?.error) ??
+    (kept?.result ? undefined : new AutocoderError('internal', kept?.outcome.error ?? 'no attempt could start'));
+  const reason: EndReason = options.signal?.aborted ? 'cancelled' : best.applyError ? 'failed' : (kept?.result?.reason ?? 'failed');
+  return {
+    reason,
+    summary: kept?.result?.summary ?? kept?.outcome.error ?? '',
+    changedFiles: applied?.result?.changedFiles ?? [],
+    patch: applied?.result?.patch ?? '',
+    usage: best.usage,
+    steps: kept?.result?.steps ?? 0,
+    sessionId: run.sessionId,
+    durationMs: Date.now() - started,
+    ...(error ? { error } : {}),
+    taskId: run.taskId,
+    events: run.events,
+    attempts: best.outcomes,
+    chosenAttempt: applied ? applied.outcome.attempt : null,
+    ...(applied?.test ? { test: applied.test } : {}),
+  };
 }

@@ -26,7 +26,7 @@ export { AutocoderError, type ErrorCode } from '../engine/errors.js';
 export type { EndReason, FileChange, RunEvent, Usage } from '../engine/events.js';
 export type { AssistantMessage, ResultMessage, SdkMessage, ToolCallMessage, ToolResultMessage } from './messages.js';
 export type { AutoCodeOptions } from './options.js';
-export type { RunResult } from './result.js';
+export type { AttemptOutcome, RunResult } from './result.js';
 
 /**
  * Runs the agent and yields its transcript as it happens: `assistant` text, each `tool_call`
@@ -51,7 +51,7 @@ export function query(prompt: string, options: AutoCodeOptions = {}): AsyncItera
  *
  * Rejects, with an {@link AutocoderError}, only when the run cannot start (`missing_api_key`,
  * `config_invalid`). A run that fails, runs out of budget or is cancelled through
- * `options.signal` resolves, with `reason` (`failed`, `max_steps`, `max_time`, `cancelled`)
+ * `options.signal` resolves, with `reason` (`failed`, `max_steps`, `max_time`, `max_tokens`, `max_cost`, `cancelled`)
  * and, for a failure, `error`.
  *
  * @param prompt - what to do, in words

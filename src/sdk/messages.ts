@@ -5,6 +5,8 @@ import type { RunResult } from './result.js';
 export interface AssistantMessage {
   type: 'assistant';
   text: string;
+  /** Best of N: which attempt said it (absent for a run of one attempt). */
+  attempt?: number;
 }
 
 /** The model asked for a tool. */
@@ -16,6 +18,8 @@ export interface ToolCallMessage {
   name: string;
   /** The parsed arguments, or the raw text when the model's arguments were not valid JSON. */
   input: unknown;
+  /** Best of N: which attempt called it; ids repeat across attempts. */
+  attempt?: number;
 }
 
 /** What the tool gave back to the model. */
@@ -26,6 +30,8 @@ export interface ToolResultMessage {
   /** False for a tool error (bad arguments, a path outside the tree, a command that failed). */
   ok: boolean;
   output: string;
+  /** Best of N: which attempt's call this answers. */
+  attempt?: number;
 }
 
 /** The last message of every run. */
@@ -36,13 +42,14 @@ export type SdkMessage = AssistantMessage | ToolCallMessage | ToolResultMessage 
 
 /** The transcript's view of an engine event; undefined for bookkeeping events (steps, usage, retries). */
 export function toSdkMessage(event: RunEvent): SdkMessage | undefined {
+  const attempt = event.attempt ? { attempt: event.attempt } : {};
   switch (event.type) {
     case 'model_text':
-      return { type: 'assistant', text: event.text };
+      return { type: 'assistant', text: event.text, ...attempt };
     case 'tool_call':
-      return { type: 'tool_call', id: event.callId, name: event.name, input: event.args };
+      return { type: 'tool_call', id: event.callId, name: event.name, input: event.args, ...attempt };
     case 'tool_result':
-      return { type: 'tool_result', id: event.callId, name: event.name, ok: event.ok, output: event.output };
+      return { type: 'tool_result', id: event.callId, name: event.name, ok: event.ok, output: event.output, ...attempt };
     default:
       return undefined;
   }

@@ -30,10 +30,16 @@ export async function execute(prompt: unknown, options: unknown, hooks: RunHooks
       session: o.session,
       maxSteps: o.maxSteps,
       maxMinutes: o.maxMinutes,
+      maxTokens: o.maxTokens,
+      maxCostUsd: o.maxCostUsd,
+      prices: o.prices,
       signal: linked.signal,
       apiKey: o.apiKey,
       baseURL: o.baseURL,
       dataDir: o.dataDir,
+      attempts: o.attempts,
+      models: o.models,
+      testCommand: o.testCommand,
       onEvent: hooks.onEvent,
     });
     return toRunResult(result);

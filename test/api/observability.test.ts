@@ -156,7 +156,7 @@ describe('GET /api/openapi.json', () => {
     const create = doc.components.schemas.CreateTask;
     expect(create.additionalProperties).toBe(false);
     expect(create.required.sort()).toEqual(['prompt', 'repo']);
-    expect(Object.keys(create.properties).sort()).toEqual(['branch', 'maxMinutes', 'maxSteps', 'model', 'prompt', 'pushBranch', 'repo', 'session']);
+    expect(Object.keys(create.properties).sort()).toEqual(['attempts', 'branch', 'maxCostUsd', 'maxMinutes', 'maxSteps', 'maxTokens', 'model', 'models', 'prompt', 'pushBranch', 'repo', 'session', 'testCommand']);
     expect(Object.keys(doc.components.schemas.TaskView.properties)).toEqual(expect.arrayContaining(['id', 'state', 'queuePosition', 'usage', 'sessionId']));
     expect(doc.paths['/api/tasks'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['limit', 'repo', 'source', 'state']);
 

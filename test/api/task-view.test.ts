@@ -26,7 +26,7 @@ describe('toTaskView', () => {
     expect(view).toEqual({
       id: 'run_1', source: 'github', state: 'queued', endReason: null, repo: 'acme/widgets', issueNumber: 7, title: 'add() subtracts',
       model: 'gpt-4.1', createdAt: base.createdAt, startedAt: null, finishedAt: null, durationMs: null, usage: null, summary: null,
-      changedFiles: [], pullRequestUrl: null, error: null, queuePosition: 3, sessionId: null, pushed: null,
+      changedFiles: [], pullRequestUrl: null, error: null, queuePosition: 3, sessionId: null, pushed: null, attempts: null, chosenAttempt: null,
     });
   });
 
@@ -51,6 +51,21 @@ describe('toTaskView', () => {
       state: 'finished', endReason: 'completed', durationMs: 60_500, summary: 'Fixed it.', changedFiles: [{ path: 'a.js', change: 'modified' }],
       usage: { totalTokens: 12 }, pullRequestUrl: 'https://github.example/acme/widgets/pull/8', sessionId: 'github:acme/widgets#7', queuePosition: null,
     });
+  });
+
+  it('a best-of-N run: the attempts and the chosen one from its result; a malformed stored table shows none', () => {
+    const outcome = (attempt: number, testExitCode: number) => ({
+      attempt, model: `m${attempt}`, reason: 'completed' as const, testExitCode, filesChanged: 1, linesAdded: 2, linesRemoved: 1,
+      usage: { promptTokens: 10, completionTokens: 2, totalTokens: 12 }, durationMs: 900,
+    });
+    const result = { summary: 'ok', changedFiles: [], usage: { promptTokens: 20, completionTokens: 4, totalTokens: 24 }, steps: 2, durationMs: 1000 };
+    const view = toTaskView({ ...base, state: 'finished', result: { ...result, attempts: [outcome(1, 1), outcome(2, 0)], chosenAttempt: 2 } });
+    expect(taskViewSchema.parse(view)).toEqual(view);
+    expect(view).toMatchObject({ attempts: [outcome(1, 1), outcome(2, 0)], chosenAttempt: 2 });
+    const none = toTaskView({ ...base, state: 'finished', result: { ...result, attempts: [outcome(1, 0)], chosenAttempt: null } });
+    expect(none).toMatchObject({ attempts: [outcome(1, 0)], chosenAttempt: null });
+    const malformed = toTaskView({ ...base, state: 'finished', result: { ...result, attempts: [{ attempt: 'one' }], chosenAttempt: 1 } });
+    expect(malformed).toMatchObject({ attempts: null, chosenAttempt: null });
   });
 
   it('a running API task: live usage and session from its data', () => {

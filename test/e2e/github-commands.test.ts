@@ -264,7 +264,8 @@ describe('commands', () => {
   it('`/autocoder plan`: a plan comment, nothing pushed, no pull request', async () => {
     const repo = await newRepo(script(call('read_file', { path: 'src/math.js' }), finish('1. In `src/math.js`, return `a + b`.\n2. Run `node test.js`.')));
     await repo.comment('/autocoder plan keep it short');
-    const plan = await waitFor(() => repo.replies().find((c) => c.body.startsWith('### Plan')), 'the plan comment', 60_000);
+    const plan = await waitFor(() => repo.replies().find((c) => c.body.includes('<!-- autocoder:plan run=')), 'the plan comment', 60_000);
+    expect(plan.body).toContain('- [ ] Approve this plan');
     expect(plan.body).toContain('In `src/math.js`, return `a + b`.');
     await waitForProgress(repo, /Done[\s\S]*The plan is in the comment below/);
     expect(llm.requests.some((r) => turnOf(r).prompt.startsWith(`Read the code of ${OWNER}/${repo.name}`))).toBe(true);

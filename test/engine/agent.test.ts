@@ -188,3 +188,60 @@ describe('the agent loop against a scripted OpenAI-compatible server', () => {
     expect(result).toMatchObject({ reason: 'completed', summary: 'Nothing to do: add() is already right.', changedFiles: [] });
   });
 });
+
+describe('token and cost budgets, from the usage the API reports', () => {
+  const edit = (n: number) => ({
+    toolCalls: [{ name: 'write_file', arguments: { path: `notes-${n}.txt`, content: `note ${n}\n` } }],
+    usage: { prompt_tokens: 900, completion_tokens: 100 },
+  });
+
+  it('ends at the token budget after the answer that crossed it, its tool calls run, and calls the model no more', async () => {
+    const { llm, repo } = await setup((_request, index) => edit(index + 1));
+    const { result, events } = await run(llm, repo, { maxTokens: 2_500 });
+    expect(result.reason).toBe('max_tokens');
+    // 1,000 tokens an answer: after the third the run has used 3,000 of 2,500, and stops there.
+    expect(llm.requests).toHaveLength(3);
+    expect(result.usage).toEqual({ promptTokens: 2_700, completionTokens: 300, totalTokens: 3_000 });
+    expect(result.changedFiles.map((f) => f.path).sort()).toEqual(['notes-1.txt', 'notes-2.txt', 'notes-3.txt']);
+    expect(result.summary).toBe('Stopped after using 3,000 tokens of its 2,500-token budget, before the work was finished.');
+    expect(events[0]).toMatchObject({ type: 'started', maxTokens: 2_500 });
+    expect(events.at(-1)).toMatchObject({ type: 'finished', reason: 'max_tokens', usage: { totalTokens: 3_000 } });
+    for (const event of events) runEventSchema.parse(event);
+  });
+
+  it('a finish in the answer that crosses the budget still completes the run', async () => {
+    const { llm, repo } = await setup([{ toolCalls: [{ name: 'finish', arguments: { summary: 'All done.' } }], usage: { prompt_tokens: 5_000, completion_tokens: 10 } }]);
+    const { result } = await run(llm, repo, { maxTokens: 100 });
+    expect(result).toMatchObject({ reason: 'completed', summary: 'All done.' });
+  });
+
+  it('a budget of 0 tokens (a day already spent) calls no model at all', async () => {
+    const { llm, repo } = await setup([edit(1)]);
+    const { result } = await run(llm, repo, { maxTokens: 0 });
+    expect(result.reason).toBe('max_tokens');
+    expect(llm.requests).toHaveLength(0);
+    expect(result.steps).toBe(0);
+  });
+
+  it('prices every answer and ends at the cost budget', async () => {
+    const { llm, repo } = await setup((_request, index) => edit(index + 1));
+    // 900 prompt tokens at $2 and 100 completion tokens at $8 per million: $0.0026 an answer.
+    const { result, events } = await run(llm, repo, { prices: { inputPerMTok: 2, outputPerMTok: 8 }, maxCostUsd: 0.005 });
+    expect(result.reason).toBe('max_cost');
+    expect(llm.requests).toHaveLength(2);
+    expect(result.usage.totalTokens).toBe(2_000);
+    expect(result.usage.costUsd).toBeCloseTo(0.0052, 10);
+    const usage = events.filter((e) => e.type === 'usage') as Extract<RunEvent, { type: 'usage' }>[];
+    expect(usage.map((e) => e.usage.costUsd)).toEqual([expect.closeTo(0.0026, 10), expect.closeTo(0.0026, 10)]);
+    expect(result.summary).toBe('Stopped after using $0.0052 of its $0.005 cost budget, before the work was finished.');
+    expect(events.at(-1)).toMatchObject({ type: 'finished', reason: 'max_cost' });
+    expect(events[0]).toMatchObject({ type: 'started', maxCostUsd: 0.005 });
+  });
+
+  it('without prices, usage has no cost and a cost budget cannot end the run', async () => {
+    const { llm, repo } = await setup([edit(1), edit(2), { text: 'done', usage: { prompt_tokens: 10, completion_tokens: 1 } }]);
+    const { result } = await run(llm, repo, { maxCostUsd: 0.000001 });
+    expect(result.reason).toBe('completed');
+    expect(result.usage.costUsd).toBeUndefined();
+  });
+});

@@ -171,7 +171,7 @@ describe('parseCommand: run options', () => {
 describe('helpText', () => {
   it('lists every command and names the label', () => {
     const text = helpText('ai-fix');
-    for (const c of ['/autocoder plan', '/autocoder status', '/autocoder cancel', '/autocoder retry', '/autocoder help', '--attempts']) {
+    for (const c of ['/autocoder plan', '/autocoder approve', '/autocoder continue', '/autocoder status', '/autocoder cancel', '/autocoder retry', '/autocoder help', '--attempts']) {
       expect(text).toContain(c);
     }
     expect(text).toContain('`ai-fix`');

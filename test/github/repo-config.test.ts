@@ -20,7 +20,7 @@ describe('parseRepoConfig', () => {
     for (const raw of [null, undefined, {}]) {
       expect(parseRepoConfig(raw, defaults)).toEqual({
         ok: true,
-        config: { label: 'autocoder', model: 'gpt-4o-mini', maxSteps: 40, maxMinutes: 30, draft: true, blockedPaths: [], attempts: 1 },
+        config: { label: 'autocoder', model: 'gpt-4o-mini', maxSteps: 40, maxMinutes: 30, draft: true, blockedPaths: [], attempts: 1, keepAttemptsDays: 7 },
       });
     }
   });
@@ -38,6 +38,7 @@ describe('parseRepoConfig', () => {
       allowedPaths: ['src/**', '.github/workflows/ci.yml'],
       blockedPaths: ['secrets/**'],
       attempts: 3,
+      keepAttemptsDays: 0.5,
     };
     expect(parseRepoConfig(raw, defaults)).toEqual({ ok: true, config: raw });
   });
@@ -61,6 +62,8 @@ describe('parseRepoConfig', () => {
     [{ allowedPaths: ['src/**', 3, 4] }, '`allowedPaths`: expected a list of globs (text), got ["src/**",3,4]'],
     [{ blockedPaths: 5 }, '`blockedPaths`: expected a list of globs (text), got 5'],
     [{ attempts: 6 }, '`attempts`: expected a whole number from 1 to 5, got 6'],
+    [{ keepAttemptsDays: -1 }, '`keepAttemptsDays`: expected a number of days from 0 to 365, got -1'],
+    [{ keepAttemptsDays: 'a week' }, '`keepAttemptsDays`: expected a number of days from 0 to 365, got "a week"'],
   ])('names the key that is wrong: %j', (raw, message) => {
     expect(errorsOf(raw)).toEqual([message]);
   });

@@ -38,6 +38,11 @@ export interface GitHubEmulatorOptions {
   permissions?: Record<string, string>;
   /** When given, `POST /pulls` answers 422 for a head or base branch that does not exist. */
   branchExists?: (owner: string, repo: string, branch: string) => boolean | Promise<boolean>;
+  /**
+   * When given, `DELETE /git/refs/heads/<branch>` deletes the branch here (e.g. in the git test
+   * server) and answers 204, or 422 "Reference does not exist" when this returns false.
+   */
+  deleteBranch?: (owner: string, repo: string, branch: string) => boolean | Promise<boolean>;
   /** When given, pull requests' `head.sha` / `base.sha` come from here (e.g. the git test server). */
   branchSha?: (owner: string, repo: string, branch: string) => string | null | undefined | Promise<string | null | undefined>;
   /** Default 0: any free port. */
@@ -237,12 +242,21 @@ export interface GitHubEmulator {
   getIssue(owner: string, repo: string, number: number): EmuIssue | EmuPull | undefined;
   /** Comments on one issue or pull request, oldest first. */
   commentsOn(owner: string, repo: string, number: number): EmuComment[];
+  /** A person edits a comment in the web UI: its body changes; the body before is returned (a webhook's `changes.body.from`). */
+  editComment(owner: string, repo: string, id: number, edit: (body: string) => string): { from: string; comment: EmuComment };
   /** Minted, not expired, not invalidated by `expireTokens()`. */
   isValidInstallationToken(token: string): boolean;
   /** Every token minted so far stops working; tokens minted afterwards work. */
   expireTokens(): void;
   /** The next `times` requests whose method and path (without `/api/v3`) match answer `status`. Method `*` matches any. */
   failNext(method: string, pathPattern: RegExp, status: number, times?: number): void;
+  /**
+   * The next `times` matching requests are carried out (a pull request is created, a comment
+   * written), and then answered `status` anyway: GitHub failing after doing the work.
+   */
+  failAfter(method: string, pathPattern: RegExp, status: number, times?: number): void;
+  /** Installation tokens minted from now on expire after `ms` (default one hour), on the API and for `isValidInstallationToken`. */
+  setTokenTtl(ms: number): void;
   /** Requests that matched no route. */
   unexpectedRequests(): EmuRequest[];
   state: GitHubEmulatorState;
@@ -406,6 +420,8 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
   const installations = new Map<number, { id: number; account: EmuUser | null; created_at: string }>();
   const users = new Map<string, EmuUser>();
   const failures: { method: string; pattern: RegExp; status: number; remaining: number }[] = [];
+  const failuresAfter: { method: string; pattern: RegExp; status: number; remaining: number }[] = [];
+  let tokenTtlMs = TOKEN_TTL_MS;
   // Separate ranges per kind, so that an id of the wrong kind (a review comment's id sent to the
   // issue-comment endpoint) finds nothing, as on GitHub.
   const lastId = { user: 1000, repo: 100_000, issue: 1_000_000, pull: 2_000_000, comment: 3_000_000, reviewComment: 4_000_000, review: 5_000_000, reaction: 6_000_000, label: 7_000_000 };
@@ -1020,7 +1036,7 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
       token: 'ghs_' + randomToken(36),
       installationId,
       createdAt: now(),
-      expiresAt: new Date(Date.now() + TOKEN_TTL_MS).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      expiresAt: new Date(Date.now() + tokenTtlMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       expired: false,
       permissions,
     };
@@ -1061,6 +1077,15 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
       status: 200,
       body: { permission: legacyPermission(p), role_name: p, user: { ...renderUser(u), permissions: permissionFlags(p), role_name: p } },
     };
+  });
+  on('DELETE', `${R}/git/refs/:ref*`, async (ctx) => {
+    const r = repoFor(ctx);
+    const ref = ctx.params[2];
+    if (!opts.deleteBranch || !ref.startsWith('heads/')) throw notFound();
+    if (!(await opts.deleteBranch(r.owner, r.name, ref.slice('heads/'.length)))) {
+      return { status: 422, body: { message: 'Reference does not exist', documentation_url: DOCS, status: '422' } };
+    }
+    return { status: 204 };
   });
   on('GET', `${R}/contents`, (ctx) => contents(ctx, ''));
   on('GET', `${R}/contents/:path*`, (ctx) => contents(ctx, ctx.params[2]));
@@ -1476,6 +1501,11 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
       record.auth = auth.kind;
       if (parseError) throw new HttpError(400, { message: 'Problems parsing JSON', documentation_url: DOCS, status: '400' });
       reply = await route.handler({ method, path: rawPath, query, headers: req.headers, body, params, auth });
+      const after = failuresAfter.find((f) => f.remaining > 0 && (f.method === '*' || f.method === method) && f.pattern.test(path));
+      if (after && reply.status < 400) {
+        after.remaining--;
+        throw new HttpError(after.status, { message: STATUS_CODES[after.status] ?? 'Error', documentation_url: DOCS, status: String(after.status) });
+      }
     } catch (error) {
       if (error instanceof HttpError) reply = { status: error.status, body: error.body };
       else reply = { status: 500, body: { message: `github-emulator: ${error instanceof Error ? error.message : String(error)}` } };
@@ -1637,12 +1667,27 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
     },
     commentsOn: (owner, repo, number) =>
       state.comments.filter((c) => c.owner.toLowerCase() === owner.toLowerCase() && c.repo.toLowerCase() === repo.toLowerCase() && c.issueNumber === number).sort((a, b) => a.id - b.id),
+    editComment(owner, repo, commentId, edit) {
+      const r = mustRepo(owner, repo);
+      const c = state.comments.find((x) => x.owner === r.owner && x.repo === r.name && x.id === commentId);
+      if (!c) throw new Error(`github-emulator: no comment ${commentId} in ${owner}/${repo}`);
+      const from = c.body;
+      c.body = edit(from);
+      c.updated_at = now();
+      return { from, comment: c };
+    },
     isValidInstallationToken: (token) => tokenValid(state.tokens.find((t) => t.token === token)),
     expireTokens() {
       for (const t of state.tokens) t.expired = true;
     },
     failNext(method, pathPattern, status, times = 1) {
       failures.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
+    },
+    failAfter(method, pathPattern, status, times = 1) {
+      failuresAfter.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times });
+    },
+    setTokenTtl(ms) {
+      tokenTtlMs = ms;
     },
     unexpectedRequests: () => state.requests.filter((r) => r.unmatched),
     close: () =>

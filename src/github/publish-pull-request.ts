@@ -1,0 +1,50 @@
+import { git } from '../workspace/git.js';
+import { diffTrees } from '../workspace/snapshot.js';
+import type { Octokit } from './octokit.js';
+import { ensurePullRequest, type PullRequestRef } from './pull-request.js';
+import { renderPullRequestBody, type PullRequestBodyInput } from './render.js';
+
+/**
+ * The pull request of a run's pushed branch, opened or brought up to date: one run or the winner
+ * of best of N. Its body describes the whole branch (every file it changes against the default
+ * branch, not only this run's), and a run that stopped early is a draft.
+ */
+export async function publishPullRequest(
+  octokit: Octokit,
+  input: {
+    owner: string;
+    repo: string;
+    /** The pushed worktree. */
+    cwd: string;
+    head: string;
+    /** The default branch: what the pull request merges into. */
+    base: string;
+    title: string;
+    draft: boolean;
+    /** Why the run stopped before it finished (a budget), if it did. */
+    incomplete?: string;
+    /** Paths the run changed that the repository's configuration does not let autocoder change: left out. */
+    reverted: readonly string[];
+    body: Omit<PullRequestBodyInput, 'changedFiles' | 'incomplete'>;
+  },
+): Promise<PullRequestRef> {
+  const mergeBase = (await git(['merge-base', `refs/remotes/origin/${input.base}`, 'HEAD'], { cwd: input.cwd })).stdout.trim();
+  const branchFiles = (await diffTrees(input.cwd, mergeBase, 'HEAD')).files;
+  const leftOut = input.reverted.length
+    ? `Changes to ${input.reverted.join(', ')} were left out: this repository's configuration does not let autocoder change them.`
+    : undefined;
+  const body = renderPullRequestBody({
+    ...input.body,
+    changedFiles: branchFiles,
+    incomplete: [input.incomplete, leftOut].filter(Boolean).join('\n') || undefined,
+  });
+  return ensurePullRequest(octokit, {
+    owner: input.owner,
+    repo: input.repo,
+    head: input.head,
+    base: input.base,
+    title: input.body.redact(input.title),
+    body,
+    draft: input.draft || input.incomplete !== undefined,
+  });
+}
