@@ -123,6 +123,40 @@ export function createGithubApp(deps: GithubAppDeps) {
     return accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
   }
 
+  /**
+   * A comment on an issue or a pull request (a command, or a plan comment's box ticked): for the
+   * issue itself, or for the issue the pull request resolves. An edit carries no command text.
+   */
+  function acceptIssueComment(
+    context: Context,
+    event: Trigger['event'],
+    payload: {
+      installation?: { id: number };
+      repository: RepoPayload;
+      sender: { login: string; id: number; type: string };
+      issue: { number: number; title: string; body?: string | null; pull_request?: unknown };
+    },
+    comment: { id: number },
+    commandText?: string,
+  ): Promise<void> {
+    const { issue } = payload;
+    const isPullRequest = Boolean(issue.pull_request);
+    const trigger: Trigger = {
+      event,
+      deliveryId: context.id,
+      installationId: payload.installation!.id,
+      repo: repoOf(payload.repository),
+      number: issue.number,
+      isPullRequest,
+      title: issue.title,
+      body: issue.body ?? '',
+      sender: senderOf(payload.sender),
+      ...(commandText === undefined ? {} : { commandText }),
+      comment: { id: comment.id, kind: 'issue_comment' },
+    };
+    return accept(context, trigger, isPullRequest ? issueOfPullRequest(issue.body, issue.number) : issue.number);
+  }
+
   return (app: Probot): void => {
     app.on('issues.labeled', async (context) => {
       const { payload } = context;
@@ -155,22 +189,7 @@ export function createGithubApp(deps: GithubAppDeps) {
       const { payload } = context;
       if (context.isBot || payload.comment.user?.type === 'Bot') return;
       if (!parseCommand(payload.comment.body)) return;
-      const isPullRequest = Boolean(payload.issue.pull_request);
-      const trigger: Trigger = {
-        event: 'issue_comment.created',
-        deliveryId: context.id,
-        installationId: payload.installation!.id,
-        repo: repoOf(payload.repository),
-        number: payload.issue.number,
-        isPullRequest,
-        title: payload.issue.title,
-        body: payload.issue.body ?? '',
-        sender: senderOf(payload.sender),
-        commandText: payload.comment.body,
-        comment: { id: payload.comment.id, kind: 'issue_comment' },
-      };
-      const issue = isPullRequest ? issueOfPullRequest(payload.issue.body, payload.issue.number) : payload.issue.number;
-      await accept(context, trigger, issue);
+      await acceptIssueComment(context, 'issue_comment.created', payload, payload.comment, payload.comment.body);
     });
 
     // A plan comment's approval box ticked: GitHub sends the edited body and the one before it.
@@ -184,20 +203,7 @@ export function createGithubApp(deps: GithubAppDeps) {
       if (!marker?.run || !planBoxTicked(payload.changes?.body?.from, comment.body)) return;
       // Only a plan autocoder posted: the run the marker names wrote this very comment.
       if (store.get(marker.run)?.data.planCommentId !== comment.id) return;
-      const isPullRequest = Boolean(payload.issue.pull_request);
-      const trigger: Trigger = {
-        event: 'issue_comment.edited',
-        deliveryId: context.id,
-        installationId: payload.installation!.id,
-        repo: repoOf(payload.repository),
-        number: payload.issue.number,
-        isPullRequest,
-        title: payload.issue.title,
-        body: payload.issue.body ?? '',
-        sender: senderOf(payload.sender),
-        comment: { id: comment.id, kind: 'issue_comment' },
-      };
-      await accept(context, trigger, isPullRequest ? issueOfPullRequest(payload.issue.body, payload.issue.number) : payload.issue.number);
+      await acceptIssueComment(context, 'issue_comment.edited', payload, comment);
     });
 
     app.on('pull_request_review_comment.created', async (context) => {

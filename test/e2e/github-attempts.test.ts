@@ -4,151 +4,63 @@
  * attempt of a run can use its own model (`--models`), so the script answers by the model a
  * request names, and by the repository its prompt names, so tests never answer for each other.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitHubEmulator, type GitHubEmulator } from '../helpers/github-emulator.js';
-import { startGitServer, type GitServer } from '../helpers/git-http-server.js';
-import { startScriptedLlm, type RecordedRequest, type ScriptStep, type ScriptedLlm } from '../helpers/scripted-llm-server.js';
-import { makeTempDir } from '../helpers/temp-repo.js';
-import { issueCommentPayload, issueLabeledPayload, sendWebhook } from '../helpers/webhooks.js';
-import { startApp, waitFor, type AppProcess } from './app-process.js';
+import type { ScriptStep } from '../helpers/scripted-llm-server.js';
+import { OWNER, call, finish, startGithubStage, waitFor, type GithubStage, type StageRepo } from './github-stage.js';
 
-const APP_ID = 4545;
-const SECRET = 'webhook-secret-for-attempt-tests';
-const OWNER = 'acme';
-const MAINTAINER = { login: 'mia', id: 5001, type: 'User' as const };
-const BOT = { login: 'autocoder[bot]', type: 'Bot' as const };
 const API_TOKEN = 'api-token-for-attempt-tests-0123456789';
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-
-let emulator: GitHubEmulator;
-let git: GitServer;
-let llm: ScriptedLlm;
-let app: AppProcess;
-let dataDir: string;
+let stage: GithubStage;
 
 /** Turn `turn` of one conversation (the answers since the last user message). */
 type Model = (turn: number) => ScriptStep | Promise<ScriptStep>;
-/** Per repository, per model name. */
-const models = new Map<string, Record<string, Model>>();
 
-function turnOf(request: RecordedRequest): { prompt: string; turn: number } {
-  const messages = request.body.messages as { role: string; content: string | null }[];
-  let last = messages.length - 1;
-  while (last >= 0 && messages[last].role !== 'user') last--;
-  return { prompt: String(messages[last]?.content ?? ''), turn: messages.slice(last).filter((m) => m.role === 'assistant').length };
-}
-const repoOf = (request: RecordedRequest) => new RegExp(`${OWNER}/(gadgets-\\d+)\\b`).exec(turnOf(request).prompt)?.[1];
-
-function answer(request: RecordedRequest): ScriptStep | Promise<ScriptStep> {
-  const repo = repoOf(request);
-  const model = repo ? models.get(repo)?.[request.body.model] : undefined;
-  if (!model) return { status: 400, body: { error: { message: `no model ${request.body.model} for ${repo}`, type: 'invalid_request_error' } } };
-  return model(turnOf(request).turn);
-}
-
-const call = (name: string, args: unknown): ScriptStep => ({ toolCalls: [{ name, arguments: args }] });
-const finish = (summary: string) => call('finish', { summary });
 /** Steps by turn; the last one repeats. */
 const script = (...steps: ScriptStep[]): Model => (turn) => steps[Math.min(turn, steps.length - 1)];
 const edit = (to: string) => call('edit_file', { path: 'src/math.js', old_string: 'a - b', new_string: to });
 
-let counter = 0;
+/** A repository whose runs are answered by the model each request names. */
 async function newRepo(byModel: Record<string, Model>, config: string) {
-  const name = `gadgets-${++counter}`;
-  await git.createRepo(name, {
-    'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n',
-    'test.js': "import { add } from './src/math.js';\nif (add(2, 3) !== 5) process.exit(1);\nconsole.log('tests pass');\n",
-    'package.json': '{ "type": "module" }\n',
-    '.github/autocoder.yml': config,
-  });
-  const cloneUrl = git.cloneUrl(name);
-  emulator.addRepo({ owner: OWNER, name, cloneUrl, files: { '.github/autocoder.yml': config } });
-  emulator.setPermission(OWNER, name, MAINTAINER.login, 'write');
-  const issue = emulator.addIssue(OWNER, name, { title: 'add() subtracts', body: 'add(2, 3) returns -1.', user: MAINTAINER });
-  models.set(name, byModel);
-  const common = { repo: { owner: OWNER, name, cloneUrl, defaultBranch: 'main' }, installationId: emulator.installationId, apiUrl: emulator.apiUrl };
-  const issueInput = { number: issue.number, title: issue.title, body: issue.body, user: MAINTAINER };
-  let comments = 0;
+  const repo = await stage.newRepo(
+    ({ request, turn }) => {
+      const model = byModel[request.body.model as string];
+      if (!model) return { status: 400, body: { error: { message: `no model ${request.body.model} for this repository`, type: 'invalid_request_error' } } };
+      return model(turn);
+    },
+    { config },
+  );
   return {
-    name,
-    issue: issue.number,
-    branch: `autocoder/issue-${issue.number}`,
-    attemptBranch: (k: number) => `autocoder/issue-${issue.number}-attempt-${k}`,
-    label: () => deliver('issues', issueLabeledPayload({ ...common, sender: MAINTAINER, issue: issueInput })),
+    ...repo,
+    attemptBranch: (k: number) => `autocoder/issue-${repo.issue}-attempt-${k}`,
     /** `/autocoder ...` on the issue, or on the pull request when one is given. */
-    comment: (body: string, pr?: { number: number; title: string; body: string | null }) =>
-      deliver(
-        'issue_comment',
-        issueCommentPayload({
-          ...common,
-          sender: MAINTAINER,
-          ...(pr ? { isPullRequest: true, issue: { number: pr.number, title: pr.title, body: pr.body ?? '', user: BOT } } : { issue: issueInput }),
-          comment: { body, id: 20_000 * counter + ++comments, user: MAINTAINER },
-        }),
-      ),
-    pulls: () => emulator.state.pulls.filter((p) => p.repo === name),
-    progress: (n = issue.number) => emulator.commentsOn(OWNER, name, n).filter((c) => c.body.includes('autocoder:progress')),
-    show: (branch: string, path: string) => git.git(name, ['show', `refs/heads/${branch}:${path}`]).catch(() => undefined),
-    branches: async () => (await git.git(name, ['for-each-ref', '--format=%(refname:lstrip=2)', 'refs/heads/'])).split('\n').filter(Boolean),
+    comment: (body: string, pr?: { number: number; title: string; body: string | null }) => repo.comment(body, { pr }),
+    show: (branch: string, path: string) => repo.show(path, branch),
   };
 }
 type Repo = Awaited<ReturnType<typeof newRepo>>;
 
-function deliver(event: string, payload: unknown) {
-  return sendWebhook({ url: app.webhookUrl, secret: SECRET, event, payload });
-}
 /** The run's task as the REST API (and the dashboard) shows it: the run id is in the progress comment's marker. */
 async function taskOf(progressBody: string): Promise<Record<string, unknown>> {
   const id = /<!-- autocoder:progress run=([\w-]+) -->/.exec(progressBody)?.[1];
   expect(id).toBeDefined();
-  const response = await fetch(`${app.url}/api/tasks/${id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  const response = await fetch(`${stage.app.url}/api/tasks/${id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, unknown>;
 }
-const waitForProgress = (repo: Repo, what: RegExp, n?: number) =>
-  waitFor(() => what.test(repo.progress(n)[0]?.body ?? '') && repo.progress(n)[0], `the progress comment to match ${what}`, 90_000);
+const waitForProgress = (repo: Pick<StageRepo, 'progress'>, what: RegExp, n?: number) => stage.waitForProgress(repo, what, n, 90_000);
 
 beforeAll(async () => {
-  const exists = (repo: string, branch: string) => git.git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(() => true, () => false);
-  emulator = await startGitHubEmulator({
-    appId: APP_ID,
-    privateKeyPem: privateKey,
-    branchExists: (_owner, repo, branch) => exists(repo, branch),
-    deleteBranch: async (_owner, repo, branch) => {
-      if (!(await exists(repo, branch))) return false;
-      await git.git(repo, ['update-ref', '-d', `refs/heads/${branch}`]);
-      return true;
-    },
-  });
-  git = await startGitServer({ token: (token) => emulator.isValidInstallationToken(token) });
-  llm = await startScriptedLlm(answer);
-  dataDir = await makeTempDir('autocoder-e2e-attempts-');
-  app = await startApp({
-    APP_ID: String(APP_ID),
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    GHE_HOST: emulator.host,
-    GHE_PROTOCOL: 'http',
-    OPENAI_API_KEY: 'sk-e2e-attempts-key-0123456789abcdef',
-    OPENAI_BASE_URL: llm.baseURL,
-    AUTOCODER_MODEL: 'scripted-model',
-    AUTOCODER_DATA_DIR: dataDir,
-    AUTOCODER_CONCURRENCY: '2',
-    LOG_LEVEL: 'info',
-    AUTOCODER_API_TOKEN: API_TOKEN,
+  stage = await startGithubStage({
+    appId: 4545,
+    webhookSecret: 'webhook-secret-for-attempt-tests',
+    llmKey: 'sk-e2e-attempts-key-0123456789abcdef',
+    env: { AUTOCODER_API_TOKEN: API_TOKEN },
+    deleteBranches: true,
   });
 }, 180_000);
 
 afterAll(async () => {
-  if (app) await writeFile(join(dataDir, 'app.log'), app.output());
-  await app?.stop();
-  await llm?.close();
-  await git?.close();
-  await emulator?.close();
+  await stage?.close();
 });
 
 describe('best of N on GitHub', () => {
@@ -208,7 +120,7 @@ describe('best of N on GitHub', () => {
     expect(body).toMatch(/\[attempt 1\] ⚙ test `node test.js` → exit 1/);
     expect(body).toMatch(/\[attempt 2\] ⚙ test `node test.js` → exit 0/);
     // Each model was asked only by its own attempt.
-    const asked = llm.requests.filter((r) => repoOf(r) === repo.name).map((r) => r.body.model as string);
+    const asked = repo.requests().map((r) => r.body.model as string);
     expect(new Set(asked)).toEqual(new Set(['wrong-model', 'right-model', 'big-model']));
     expect(asked.filter((m) => m === 'right-model')).toHaveLength(3);
 
@@ -236,9 +148,9 @@ describe('best of N on GitHub', () => {
     await repo.label();
     await waitForProgress(repo, /Done/);
     const [pr] = repo.pulls();
-    const first = (await git.git(repo.name, ['rev-parse', `refs/heads/${repo.branch}`])).trim();
+    const first = (await stage.git.git(repo.name, ['rev-parse', `refs/heads/${repo.branch}`])).trim();
     // An attempt branch of an earlier run of this issue, on a history of its own.
-    await git.commitFiles(repo.name, { 'stale.txt': 'stale\n' }, { branch: repo.attemptBranch(2), message: 'an earlier attempt' });
+    await stage.git.commitFiles(repo.name, { 'stale.txt': 'stale\n' }, { branch: repo.attemptBranch(2), message: 'an earlier attempt' });
 
     await repo.comment('/autocoder --attempts 2 --models short-model,long-model add a changelog entry', pr);
     const done = await waitForProgress(repo, /Done/, pr.number);
@@ -246,8 +158,8 @@ describe('best of N on GitHub', () => {
     expect(repo.pulls()).toHaveLength(1);
 
     // Added to the pull request's branch, on top of the first run's commit.
-    const head = (await git.git(repo.name, ['rev-parse', `refs/heads/${repo.branch}`])).trim();
-    expect((await git.git(repo.name, ['rev-parse', `${head}^`])).trim()).toBe(first);
+    const head = (await stage.git.git(repo.name, ['rev-parse', `refs/heads/${repo.branch}`])).trim();
+    expect((await stage.git.git(repo.name, ['rev-parse', `${head}^`])).trim()).toBe(first);
     expect(await repo.show(repo.branch, 'CHANGELOG.md')).toBe('- add() adds\n');
     expect(await repo.show(repo.branch, 'src/math.js')).toContain('a + b');
     // The other attempt started from the pull request too, and replaced the stale branch.
@@ -322,8 +234,8 @@ describe('best of N on GitHub', () => {
       'testCommand: node test.js\nattempts: 2\nkeepAttemptsDays: 0\n',
     );
     // Left by an earlier run (an attempt branch), and a branch of someone else's that only looks alike.
-    await git.commitFiles(repo.name, { 'old.txt': 'old attempt\n' }, { branch: 'autocoder/issue-999-attempt-2', message: 'an old attempt' });
-    await git.commitFiles(repo.name, { 'mine.txt': 'mine\n' }, { branch: 'autocoder/issue-999-attempt-2-notes', message: 'not an attempt' });
+    await stage.git.commitFiles(repo.name, { 'old.txt': 'old attempt\n' }, { branch: 'autocoder/issue-999-attempt-2', message: 'an old attempt' });
+    await stage.git.commitFiles(repo.name, { 'mine.txt': 'mine\n' }, { branch: 'autocoder/issue-999-attempt-2-notes', message: 'not an attempt' });
     await repo.label();
 
     const ended = await waitForProgress(repo, /Finished without changes/);
@@ -339,7 +251,7 @@ describe('best of N on GitHub', () => {
     expect(branches).not.toContain('autocoder/issue-999-attempt-2');
     expect(branches).toContain('autocoder/issue-999-attempt-2-notes');
     expect(branches.filter((b) => b.startsWith(`autocoder/issue-${repo.issue}`))).toEqual([]);
-    const deletes = emulator.state.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith(`/repos/${OWNER}/${repo.name}/git/refs/`));
+    const deletes = stage.emulator.state.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith(`/repos/${OWNER}/${repo.name}/git/refs/`));
     expect(deletes.map((r) => [r.path, r.status, r.auth])).toEqual([[`/repos/${OWNER}/${repo.name}/git/refs/heads/autocoder/issue-999-attempt-2`, 204, 'installation']]);
   }, 180_000);
 });

@@ -5,48 +5,15 @@
  * prices and a daily token budget; each test has its own repository, and the model is chosen by
  * the repository its prompt names.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitHubEmulator, type GitHubEmulator } from '../helpers/github-emulator.js';
-import { startGitServer, type GitServer } from '../helpers/git-http-server.js';
-import { startScriptedLlm, type RecordedRequest, type ScriptStep, type ScriptedLlm } from '../helpers/scripted-llm-server.js';
-import { makeTempDir } from '../helpers/temp-repo.js';
-import { issueCommentPayload, issueLabeledPayload, sendWebhook } from '../helpers/webhooks.js';
-import { startApp, waitFor, type AppProcess } from './app-process.js';
+import type { ScriptStep } from '../helpers/scripted-llm-server.js';
+import { startGithubStage, waitFor, type GithubStage } from './github-stage.js';
 
-const APP_ID = 4545;
-const SECRET = 'webhook-secret-for-budget-tests';
-const OWNER = 'acme';
-const MAINTAINER = { login: 'mia', id: 5001, type: 'User' as const };
 const DAILY_TOKENS = 4_500;
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-
-let emulator: GitHubEmulator;
-let git: GitServer;
-let llm: ScriptedLlm;
-let app: AppProcess;
-let dataDir: string;
+let stage: GithubStage;
 
 type Model = (turn: number) => ScriptStep;
-const models = new Map<string, Model>();
-
-function turnOf(request: RecordedRequest): { prompt: string; turn: number } {
-  const messages = request.body.messages as { role: string; content: string | null }[];
-  let last = messages.length - 1;
-  while (last >= 0 && messages[last].role !== 'user') last--;
-  return { prompt: String(messages[last]?.content ?? ''), turn: messages.slice(last).filter((m) => m.role === 'assistant').length };
-}
-const repoOf = (prompt: string) => new RegExp(`${OWNER}/(budget-\\d+)\\b`).exec(prompt)?.[1];
-
-function answer(request: RecordedRequest): ScriptStep {
-  const { prompt, turn } = turnOf(request);
-  const model = models.get(repoOf(prompt) ?? '');
-  if (!model) return { status: 400, body: { error: { message: 'no model for this repository', type: 'invalid_request_error' } } };
-  return model(turn);
-}
 
 /** 900 prompt + 100 completion tokens an answer: the budgets' arithmetic is plain. */
 const usage = { prompt_tokens: 900, completion_tokens: 100 };
@@ -65,33 +32,14 @@ function changesEveryRun(): Model {
   };
 }
 
-let repoCounter = 0;
+/** A repository of one file; each test opens its issues with `repo.issue(title)`. */
 async function newRepo(model: Model, config: string) {
-  const name = `budget-${++repoCounter}`;
-  await git.createRepo(name, { 'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n', '.github/autocoder.yml': config });
-  const cloneUrl = git.cloneUrl(name);
-  emulator.addRepo({ owner: OWNER, name, cloneUrl, files: { '.github/autocoder.yml': config } });
-  emulator.setPermission(OWNER, name, MAINTAINER.login, 'write');
-  models.set(name, model);
-  const common = { repo: { owner: OWNER, name, cloneUrl, defaultBranch: 'main' }, installationId: emulator.installationId, apiUrl: emulator.apiUrl };
-  let comments = 0;
-  const issue = (title: string) => {
-    const created = emulator.addIssue(OWNER, name, { title, body: 'add(2, 3) returns -1.', user: MAINTAINER });
-    const target = { number: created.number, title: created.title, body: created.body, user: MAINTAINER };
-    return {
-      number: created.number,
-      label: () => deliver('issues', issueLabeledPayload({ ...common, sender: MAINTAINER, issue: target })),
-      comment: (body: string) =>
-        deliver('issue_comment', issueCommentPayload({ ...common, sender: MAINTAINER, issue: target, comment: { body, id: 20_000 * repoCounter + ++comments, user: MAINTAINER } })),
-      progress: () => emulator.commentsOn(OWNER, name, created.number).filter((c) => c.body.includes('autocoder:progress')),
-      replies: () => emulator.commentsOn(OWNER, name, created.number).filter((c) => !c.body.includes('autocoder:progress')),
-    };
+  const repo = await stage.newRepo(({ turn }) => model(turn), { config, onlyFiles: true, files: { 'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n' } });
+  return {
+    ...repo,
+    issue: (title: string) => repo.addIssue({ title }),
+    show: (ref: string, path: string) => repo.show(path, ref),
   };
-  return { name, issue, pulls: () => emulator.state.pulls.filter((p) => p.repo === name), show: (ref: string, path: string) => git.git(name, ['show', `${ref}:${path}`]) };
-}
-
-function deliver(event: string, payload: unknown) {
-  return sendWebhook({ url: app.webhookUrl, secret: SECRET, event, payload });
 }
 
 const final = /Done|Finished without changes|failed|Cancelled/;
@@ -99,37 +47,16 @@ const waitForFinal = (progress: () => { body: string }[], index = 0) =>
   waitFor(() => final.test(progress()[index]?.body ?? '') && progress()[index], 'the progress comment to end', 60_000);
 
 beforeAll(async () => {
-  emulator = await startGitHubEmulator({
-    appId: APP_ID,
-    privateKeyPem: privateKey,
-    branchExists: async (_owner, repo, branch) => git.git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(() => true, () => false),
-  });
-  git = await startGitServer({ token: (token) => emulator.isValidInstallationToken(token) });
-  llm = await startScriptedLlm(answer);
-  dataDir = await makeTempDir('autocoder-e2e-budgets-');
-  app = await startApp({
-    APP_ID: String(APP_ID),
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    GHE_HOST: emulator.host,
-    GHE_PROTOCOL: 'http',
-    OPENAI_API_KEY: 'sk-e2e-budgets-key-0123456789abcdef',
-    OPENAI_BASE_URL: llm.baseURL,
-    AUTOCODER_MODEL: 'scripted-model',
-    AUTOCODER_DATA_DIR: dataDir,
-    AUTOCODER_PRICE_PER_MTOK_INPUT: '2',
-    AUTOCODER_PRICE_PER_MTOK_OUTPUT: '8',
-    AUTOCODER_DAILY_TOKENS: String(DAILY_TOKENS),
-    LOG_LEVEL: 'info',
+  stage = await startGithubStage({
+    appId: 4545,
+    webhookSecret: 'webhook-secret-for-budget-tests',
+    llmKey: 'sk-e2e-budgets-key-0123456789abcdef',
+    env: { AUTOCODER_PRICE_PER_MTOK_INPUT: '2', AUTOCODER_PRICE_PER_MTOK_OUTPUT: '8', AUTOCODER_DAILY_TOKENS: String(DAILY_TOKENS) },
   });
 }, 120_000);
 
 afterAll(async () => {
-  if (app) await writeFile(join(dataDir, 'app.log'), app.output());
-  await app?.stop();
-  await llm?.close();
-  await git?.close();
-  await emulator?.close();
+  await stage?.close();
 });
 
 describe('a token budget', () => {
@@ -151,7 +78,7 @@ describe('a token budget', () => {
     // Both answers' notes were committed and pushed; no third model call was made.
     expect(await repo.show(pr.head.ref, 'notes/1.md')).toBe('note 1\n');
     expect(await repo.show(pr.head.ref, 'notes/2.md')).toBe('note 2\n');
-    expect(llm.requests.filter((r) => repoOf(turnOf(r).prompt) === repo.name)).toHaveLength(2);
+    expect(repo.requests()).toHaveLength(2);
   });
 
   it('ends a run that changed nothing: the comment names the budget, and nothing is pushed', async () => {
@@ -164,7 +91,7 @@ describe('a token budget', () => {
       'The token budget ended the run: it used 2,000 tokens of its 1,500-token budget before it was finished, and it had changed nothing, so nothing was pushed.',
     );
     expect(repo.pulls()).toHaveLength(0);
-    await expect(git.git(repo.name, ['rev-parse', '--verify', '--quiet', `refs/heads/autocoder/issue-${issue.number}`])).rejects.toThrow();
+    await expect(stage.git.git(repo.name, ['rev-parse', '--verify', '--quiet', `refs/heads/autocoder/issue-${issue.number}`])).rejects.toThrow();
   });
 });
 

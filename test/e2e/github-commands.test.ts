@@ -5,60 +5,11 @@
  * test has its own repository, and the model is chosen by the repository its prompt names, so a
  * run of one test can never be answered by another test's script.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitHubEmulator, type GitHubEmulator } from '../helpers/github-emulator.js';
-import { startGitServer, type GitServer } from '../helpers/git-http-server.js';
-import { startScriptedLlm, type RecordedRequest, type ScriptStep, type ScriptedLlm } from '../helpers/scripted-llm-server.js';
-import { makeTempDir } from '../helpers/temp-repo.js';
-import { issueCommentPayload, issueLabeledPayload, sendWebhook, type ActorInput } from '../helpers/webhooks.js';
-import { startApp, waitFor, type AppProcess } from './app-process.js';
+import type { ScriptStep } from '../helpers/scripted-llm-server.js';
+import { BOT, OWNER, call, finish, script, startGithubStage, turnOf, waitFor, type GithubStage, type Model, type StageRepo } from './github-stage.js';
 
-const APP_ID = 4343;
-const SECRET = 'webhook-secret-for-command-tests';
-const OWNER = 'acme';
-const MAINTAINER = { login: 'mia', id: 5001, type: 'User' as const };
-const BOT = { login: 'autocoder[bot]', type: 'Bot' as const };
-
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-
-let emulator: GitHubEmulator;
-let git: GitServer;
-let llm: ScriptedLlm;
-let app: AppProcess;
-let dataDir: string;
-
-type Turn = { prompt: string; turn: number; request: RecordedRequest };
-type Model = (turn: Turn) => ScriptStep | Promise<ScriptStep>;
-/** The model of each test, by repository name. */
-const models = new Map<string, Model>();
-
-/** The request that started this run (the last user message) and how many turns it has had. */
-function turnOf(request: RecordedRequest): Turn {
-  const messages = request.body.messages as { role: string; content: string | null }[];
-  let last = messages.length - 1;
-  while (last >= 0 && messages[last].role !== 'user') last--;
-  return { prompt: String(messages[last]?.content ?? ''), turn: messages.slice(last).filter((m) => m.role === 'assistant').length, request };
-}
-
-/** The repository a run's prompt names: every kind of run names `owner/name`. */
-const repoOf = (request: RecordedRequest) => new RegExp(`${OWNER}/(widgets-\\d+)\\b`).exec(turnOf(request).prompt)?.[1];
-
-function answer(request: RecordedRequest): ScriptStep | Promise<ScriptStep> {
-  const turn = turnOf(request);
-  const repo = repoOf(request);
-  const model = repo ? models.get(repo) : undefined;
-  if (!model) return { status: 400, body: { error: { message: `no model for ${repo}`, type: 'invalid_request_error' } } };
-  return model(turn);
-}
-
-const call = (name: string, args: unknown): ScriptStep => ({ toolCalls: [{ name, arguments: args }] });
-const finish = (summary: string) => call('finish', { summary });
-
-/** Steps by turn; the last one repeats. */
-const script = (...steps: ScriptStep[]): Model => ({ turn }) => steps[Math.min(turn, steps.length - 1)];
+let stage: GithubStage;
 
 const fixAdd = script(
   call('read_file', { path: 'src/math.js' }),
@@ -70,103 +21,27 @@ const addChangelog = script(call('write_file', { path: 'CHANGELOG.md', content: 
 /** Fixes `add` for an issue; adds a changelog entry when asked (a revision, or a comment that says so). */
 const fixingModel: Model = (turn) => (/changelog/i.test(turn.prompt) ? addChangelog(turn) : fixAdd(turn));
 
-let repoCounter = 0;
-/** A fresh repository (git server + emulator) with one issue by the maintainer, and its model. */
-async function newRepo(model: Model, config = 'testCommand: node test.js\n') {
-  const name = `widgets-${++repoCounter}`;
-  await git.createRepo(name, {
-    'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n',
-    'test.js': "import { add } from './src/math.js';\nif (add(2, 3) !== 5) process.exit(1);\nconsole.log('tests pass');\n",
-    'package.json': '{ "type": "module" }\n',
-    '.github/autocoder.yml': config,
-  });
-  // Every update of every ref is logged, so a test can see each head the branch ever had.
-  await git.git(name, ['config', 'core.logAllRefUpdates', 'always']);
-  const cloneUrl = git.cloneUrl(name);
-  emulator.addRepo({ owner: OWNER, name, cloneUrl, files: { '.github/autocoder.yml': config } });
-  emulator.setPermission(OWNER, name, MAINTAINER.login, 'write');
-  const issue = emulator.addIssue(OWNER, name, { title: 'add() subtracts', body: 'add(2, 3) returns -1.', user: MAINTAINER });
-  models.set(name, model);
-  const common = { repo: { owner: OWNER, name, cloneUrl, defaultBranch: 'main' }, installationId: emulator.installationId, apiUrl: emulator.apiUrl };
-  const branch = `autocoder/issue-${issue.number}`;
+const newRepo = (model: Model, config?: string) => stage.newRepo(model, { config });
+type Repo = StageRepo;
 
-  let comments = 0;
-  return {
-    name,
-    issue: issue.number,
-    branch,
-    label: (deliveryId?: string) =>
-      deliver('issues', issueLabeledPayload({ ...common, sender: MAINTAINER, issue: { number: issue.number, title: issue.title, body: issue.body, user: MAINTAINER } }), deliveryId),
-    /** `/autocoder ...` on the issue, or on the pull request when one is given. */
-    comment: (body: string, opts: { pr?: { number: number; title: string; body: string | null }; sender?: ActorInput; deliveryId?: string } = {}) => {
-      const sender = opts.sender ?? MAINTAINER;
-      const target = opts.pr
-        ? { isPullRequest: true, issue: { number: opts.pr.number, title: opts.pr.title, body: opts.pr.body ?? '', user: BOT } }
-        : { issue: { number: issue.number, title: issue.title, body: issue.body, user: MAINTAINER } };
-      const id = 10_000 * repoCounter + ++comments;
-      return deliver('issue_comment', issueCommentPayload({ ...common, sender, ...target, comment: { body, id, user: sender } }), opts.deliveryId);
-    },
-    pulls: () => emulator.state.pulls.filter((p) => p.repo === name),
-    progress: (n = issue.number) => emulator.commentsOn(OWNER, name, n).filter((c) => c.body.includes('autocoder:progress')),
-    replies: (n = issue.number) => emulator.commentsOn(OWNER, name, n).filter((c) => !c.body.includes('autocoder:progress')),
-    head: async () => (await git.git(name, ['rev-parse', `refs/heads/${branch}`])).trim(),
-    /** Every head the branch had, oldest first. */
-    heads: async () => (await git.git(name, ['reflog', 'show', '--format=%H', `refs/heads/${branch}`])).split('\n').filter(Boolean).reverse(),
-    isAncestor: (a: string, b: string) => git.git(name, ['merge-base', '--is-ancestor', a, b]).then(() => true, () => false),
-    show: (path: string) => git.git(name, ['show', `refs/heads/${branch}:${path}`]).catch(() => undefined),
-  };
-}
-type Repo = Awaited<ReturnType<typeof newRepo>>;
-
-function deliver(event: string, payload: unknown, deliveryId?: string) {
-  return sendWebhook({ url: app.webhookUrl, secret: SECRET, event, payload, deliveryId });
-}
-
-const waitForPr = async (repo: Repo) => (await waitFor(() => (repo.pulls().length ? repo.pulls() : undefined), 'a pull request', 60_000))[0];
-const waitForProgress = (repo: Repo, what: RegExp, n?: number, index = 0) =>
-  waitFor(() => what.test(repo.progress(n)[index]?.body ?? '') && repo.progress(n)[index], `the progress comment to match ${what}`, 60_000);
+const waitForPr = (repo: Repo) => stage.waitForPr(repo);
+const waitForProgress = (repo: Repo, what: RegExp, n?: number, index = 0) => stage.waitForProgress(repo, what, n, 60_000, index);
 
 /** The tool results the model was sent for a run of `repo`. */
 function toolResults(repo: Repo): string[] {
-  return llm.requests
-    .filter((r) => repoOf(r) === repo.name)
-    .flatMap((r) => (r.body.messages as { role: string; content: string }[]).filter((m) => m.role === 'tool').map((m) => m.content));
+  return repo.requests().flatMap((r) => (r.body.messages as { role: string; content: string }[]).filter((m) => m.role === 'tool').map((m) => m.content));
 }
 
 async function healthz(): Promise<Record<string, number>> {
-  return ((await (await fetch(`${app.url}/healthz`)).json()) as { tasks: Record<string, number> }).tasks;
+  return ((await (await fetch(`${stage.app.url}/healthz`)).json()) as { tasks: Record<string, number> }).tasks;
 }
 
 beforeAll(async () => {
-  emulator = await startGitHubEmulator({
-    appId: APP_ID,
-    privateKeyPem: privateKey,
-    branchExists: async (_owner, repo, branch) => git.git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(() => true, () => false),
-  });
-  git = await startGitServer({ token: (token) => emulator.isValidInstallationToken(token) });
-  llm = await startScriptedLlm(answer);
-  dataDir = await makeTempDir('autocoder-e2e-commands-');
-  app = await startApp({
-    APP_ID: String(APP_ID),
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    GHE_HOST: emulator.host,
-    GHE_PROTOCOL: 'http',
-    OPENAI_API_KEY: 'sk-e2e-commands-key-0123456789abcdef',
-    OPENAI_BASE_URL: llm.baseURL,
-    AUTOCODER_MODEL: 'scripted-model',
-    AUTOCODER_DATA_DIR: dataDir,
-    AUTOCODER_CONCURRENCY: '2',
-    LOG_LEVEL: 'info',
-  });
+  stage = await startGithubStage({ appId: 4343, webhookSecret: 'webhook-secret-for-command-tests', llmKey: 'sk-e2e-commands-key-0123456789abcdef' });
 }, 120_000);
 
 afterAll(async () => {
-  if (app) await writeFile(join(dataDir, 'app.log'), app.output());
-  await app?.stop();
-  await llm?.close();
-  await git?.close();
-  await emulator?.close();
+  await stage?.close();
 });
 
 describe('the branch: other people’s commits are kept', () => {
@@ -175,12 +50,12 @@ describe('the branch: other people’s commits are kept', () => {
     await repo.label();
     const pr = await waitForPr(repo);
     await waitForProgress(repo, /Done/);
-    const theirs = await git.commitFiles(repo.name, { 'NOTES.md': 'by a person\n' }, { branch: repo.branch, message: 'notes by a person' });
+    const theirs = await stage.git.commitFiles(repo.name, { 'NOTES.md': 'by a person\n' }, { branch: repo.branch, message: 'notes by a person' });
 
     await repo.comment('/autocoder please add a changelog entry', { pr });
     await waitForProgress(repo, /Done/, pr.number);
 
-    const head = await repo.head();
+    const head = await repo.tip();
     expect(head).not.toBe(theirs);
     expect(await repo.isAncestor(theirs, head)).toBe(true);
     expect(await repo.show('NOTES.md')).toBe('by a person\n');
@@ -196,22 +71,22 @@ describe('the branch: other people’s commits are kept', () => {
     let theirs: string | undefined;
     const repo: Repo = await newRepo(async (turn) => {
       // Someone creates the branch while the agent works, so the run's first push is not a fast-forward.
-      if (turn.turn === 1 && !theirs) theirs = await git.commitFiles(repo.name, { 'docs/other.md': 'someone else\n' }, { branch: repo.branch, from: 'main', message: 'someone else' });
+      if (turn.turn === 1 && !theirs) theirs = await stage.git.commitFiles(repo.name, { 'docs/other.md': 'someone else\n' }, { branch: repo.branch, from: 'main', message: 'someone else' });
       return fixAdd(turn);
     });
     await repo.label();
     await waitForPr(repo);
     await waitForProgress(repo, /Done/);
 
-    const head = await repo.head();
+    const head = await repo.tip();
     expect(theirs).toBeDefined();
     expect(await repo.isAncestor(theirs!, head)).toBe(true);
     expect(await repo.show('docs/other.md')).toBe('someone else\n');
     expect(await repo.show('src/math.js')).toContain('a + b');
-    expect(await git.git(repo.name, ['log', '--format=%s', head])).toMatch(/^add\(\) subtracts \(#\d+\)\nsomeone else\ninitial commit/);
+    expect(await stage.git.git(repo.name, ['log', '--format=%s', head])).toMatch(/^add\(\) subtracts \(#\d+\)\nsomeone else\ninitial commit/);
     for (const earlier of await repo.heads()) expect(await repo.isAncestor(earlier, head)).toBe(true);
     // Two pushes began (each asks for the branch's refs first): the one git refused, and the one after the rebase.
-    const pushes = git.requests.filter((r) => r.user && r.url === `/${repo.name}.git/info/refs?service=git-receive-pack`);
+    const pushes = stage.git.requests.filter((r) => r.user && r.url === `/${repo.name}.git/info/refs?service=git-receive-pack`);
     expect(pushes).toHaveLength(2);
     expect(repo.pulls()).toHaveLength(1);
   }, 90_000);
@@ -268,7 +143,7 @@ describe('commands', () => {
     expect(plan.body).toContain('- [ ] Approve this plan');
     expect(plan.body).toContain('In `src/math.js`, return `a + b`.');
     await waitForProgress(repo, /Done[\s\S]*The plan is in the comment below/);
-    expect(llm.requests.some((r) => turnOf(r).prompt.startsWith(`Read the code of ${OWNER}/${repo.name}`))).toBe(true);
+    expect(stage.llm.requests.some((r) => turnOf(r).prompt.startsWith(`Read the code of ${OWNER}/${repo.name}`))).toBe(true);
     expect(await repo.show('src/math.js')).toBeUndefined();
     expect(repo.pulls()).toHaveLength(0);
   }, 60_000);
@@ -331,7 +206,7 @@ describe('commands', () => {
     // The second would have started by now were it allowed to: concurrency is 2.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(queued()).toHaveLength(1);
-    expect(llm.requests.filter((r) => repoOf(r) === repo.name)).toHaveLength(1);
+    expect(repo.requests()).toHaveLength(1);
     expect((await healthz()).running).toBe(1);
 
     release();
@@ -347,12 +222,12 @@ describe('commands', () => {
 
   it('a `/autocoder` comment by autocoder[bot] itself: nothing at all', async () => {
     const repo = await newRepo(fixingModel);
-    const before = { tasks: await healthz(), requests: emulator.state.requests.length };
+    const before = { tasks: await healthz(), requests: stage.emulator.state.requests.length };
     expect((await repo.comment('/autocoder fix it', { sender: BOT })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await healthz()).toEqual(before.tasks);
-    expect(emulator.state.requests.length).toBe(before.requests);
-    expect(emulator.commentsOn(OWNER, repo.name, repo.issue)).toHaveLength(0);
+    expect(stage.emulator.state.requests.length).toBe(before.requests);
+    expect(stage.emulator.commentsOn(OWNER, repo.name, repo.issue)).toHaveLength(0);
   });
 });
 

@@ -35,10 +35,12 @@ export interface Turn {
   request: RecordedRequest;
   /** Tool results since the prompt, oldest first. */
   toolResults: string[];
+  /** The whole conversation the request carries, earlier runs' included. */
+  messages: Message[];
 }
 export type Model = (turn: Turn) => ScriptStep | Promise<ScriptStep>;
 
-type Message = { role: string; content: string | null };
+type Message = { role: string; content: string | null; tool_calls?: { function: { name: string } }[] };
 
 export function turnOf(request: RecordedRequest): Turn {
   const messages = request.body.messages as Message[];
@@ -50,6 +52,7 @@ export function turnOf(request: RecordedRequest): Turn {
     turn: since.filter((m) => m.role === 'assistant').length,
     request,
     toolResults: since.filter((m) => m.role === 'tool').map((m) => String(m.content ?? '')),
+    messages,
   };
 }
 
@@ -67,11 +70,16 @@ export interface StageOptions {
   llmKey?: string;
   /** More environment for the app (e.g. AUTOCODER_API_TOKEN). */
   env?: NodeJS.ProcessEnv;
+  /** The emulator deletes branches on the git server (DELETE git/refs), as GitHub does; off, it answers 404. */
+  deleteBranches?: boolean;
 }
 
 export interface RepoOptions {
   config?: string;
+  /** Added to (or replacing) the default tree: src/math.js, test.js, package.json. */
   files?: Record<string, string>;
+  /** Only `files` and the config: no default tree. */
+  onlyFiles?: boolean;
   issue?: { title?: string; body?: string };
 }
 
@@ -84,11 +92,18 @@ export async function startGithubStage(options: StageOptions) {
 
   // Assigned before anything can call them: the emulator's branch check and the model's answers.
   let git: GitServer | undefined;
+  const exists = (repo: string, branch: string) => git!.git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(() => true, () => false);
   const emulator: GitHubEmulator = await startGitHubEmulator({
     appId: options.appId,
     privateKeyPem: privateKey,
-    branchExists: async (_owner, repo, branch) =>
-      git!.git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(() => true, () => false),
+    branchExists: (_owner, repo, branch) => exists(repo, branch),
+    deleteBranch: options.deleteBranches
+      ? async (_owner, repo, branch) => {
+          if (!(await exists(repo, branch))) return false;
+          await git!.git(repo, ['update-ref', '-d', `refs/heads/${branch}`]);
+          return true;
+        }
+      : undefined,
   });
   git = await startGitServer({ token: (token) => emulator.isValidInstallationToken(token) });
   const llm: ScriptedLlm = await startScriptedLlm((request) => {
@@ -121,52 +136,77 @@ export async function startGithubStage(options: StageOptions) {
   let repoCounter = 0;
   /** A fresh repository (git server + emulator) with one issue by the maintainer, answered by `model`. */
   async function newRepo(model: Model, repoOptions: RepoOptions = {}) {
-    const name = `widgets-${++repoCounter}`;
+    const index = ++repoCounter;
+    const name = `widgets-${index}`;
     const config = repoOptions.config ?? 'testCommand: node test.js\n';
-    await gitServer.createRepo(name, {
-      'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n',
-      'test.js': "import { add } from './src/math.js';\nif (add(2, 3) !== 5) process.exit(1);\nconsole.log('tests pass');\n",
-      'package.json': '{ "type": "module" }\n',
-      '.github/autocoder.yml': config,
-      ...repoOptions.files,
-    });
+    const tree: Record<string, string> = repoOptions.onlyFiles
+      ? {}
+      : {
+          'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n',
+          'test.js': "import { add } from './src/math.js';\nif (add(2, 3) !== 5) process.exit(1);\nconsole.log('tests pass');\n",
+          'package.json': '{ "type": "module" }\n',
+        };
+    await gitServer.createRepo(name, { ...tree, '.github/autocoder.yml': config, ...repoOptions.files });
+    // Every update of every ref is logged, so a test can see each head a branch ever had.
+    await gitServer.git(name, ['config', 'core.logAllRefUpdates', 'always']);
     const cloneUrl = gitServer.cloneUrl(name);
     emulator.addRepo({ owner: OWNER, name, cloneUrl, files: { '.github/autocoder.yml': config } });
     emulator.setPermission(OWNER, name, MAINTAINER.login, 'write');
-    const issue = emulator.addIssue(OWNER, name, {
-      title: repoOptions.issue?.title ?? 'add() subtracts',
-      body: repoOptions.issue?.body ?? 'add(2, 3) returns -1.',
-      user: MAINTAINER,
-    });
     models.set(name, model);
     const common = { repo: { owner: OWNER, name, cloneUrl, defaultBranch: 'main' }, installationId: emulator.installationId, apiUrl: emulator.apiUrl };
-    const branch = `autocoder/issue-${issue.number}`;
+    // Comment ids are unique across the file's repositories: the app tells comments apart by id.
     let comments = 0;
+    const nextCommentId = () => 10_000 * index + ++comments;
+
+    /** An issue by the maintainer, and what a test does on it. */
+    function addIssue(input: { title?: string; body?: string } = {}) {
+      const issue = emulator.addIssue(OWNER, name, { title: input.title ?? 'add() subtracts', body: input.body ?? 'add(2, 3) returns -1.', user: MAINTAINER });
+      const target = { issue: { number: issue.number, title: issue.title, body: issue.body, user: MAINTAINER } };
+      return {
+        number: issue.number,
+        title: issue.title,
+        branch: `autocoder/issue-${issue.number}`,
+        label: (deliveryId?: string) => deliver('issues', issueLabeledPayload({ ...common, sender: MAINTAINER, ...target }), { deliveryId }),
+        /** `/autocoder ...` on the issue, or on the pull request when one is given. */
+        comment: (body: string, opts: { pr?: { number: number; title: string; body: string | null }; sender?: ActorInput; deliveryId?: string } = {}) => {
+          const sender = opts.sender ?? MAINTAINER;
+          const on = opts.pr ? { isPullRequest: true, issue: { number: opts.pr.number, title: opts.pr.title, body: opts.pr.body ?? '', user: BOT } } : target;
+          return deliver('issue_comment', issueCommentPayload({ ...common, sender, ...on, comment: { body, id: nextCommentId(), user: sender } }), { deliveryId: opts.deliveryId });
+        },
+        /** The maintainer edits a comment in the web UI, and GitHub sends `issue_comment.edited`. */
+        edit: (commentId: number, change: (body: string) => string) => {
+          const { from, comment } = emulator.editComment(OWNER, name, commentId, change);
+          const author = { login: comment.user.login, type: comment.user.type as 'Bot' };
+          return deliver(
+            'issue_comment',
+            issueCommentPayload({ ...common, sender: MAINTAINER, ...target, action: 'edited', comment: { body: comment.body, id: commentId, user: author }, overrides: { changes: { body: { from } } } }),
+          );
+        },
+        comments: (n = issue.number) => emulator.commentsOn(OWNER, name, n),
+        progress: (n = issue.number) => emulator.commentsOn(OWNER, name, n).filter((c) => c.body.includes('autocoder:progress')),
+        replies: (n = issue.number) => emulator.commentsOn(OWNER, name, n).filter((c) => !c.body.includes('autocoder:progress')),
+      };
+    }
+    const issue = addIssue(repoOptions.issue);
+    const branch = issue.branch;
     return {
+      ...issue,
       name,
       cloneUrl,
       issue: issue.number,
-      title: issue.title,
-      branch,
       common,
-      label: (deliveryId?: string) =>
-        deliver('issues', issueLabeledPayload({ ...common, sender: MAINTAINER, issue: { number: issue.number, title: issue.title, body: issue.body, user: MAINTAINER } }), { deliveryId }),
-      /** `/autocoder ...` on the issue, or on the pull request when one is given. */
-      comment: (body: string, opts: { pr?: { number: number; title: string; body: string | null }; sender?: ActorInput; deliveryId?: string } = {}) => {
-        const sender = opts.sender ?? MAINTAINER;
-        const target = opts.pr
-          ? { isPullRequest: true, issue: { number: opts.pr.number, title: opts.pr.title, body: opts.pr.body ?? '', user: BOT } }
-          : { issue: { number: issue.number, title: issue.title, body: issue.body, user: MAINTAINER } };
-        const id = 10_000 * repoCounter + ++comments;
-        return deliver('issue_comment', issueCommentPayload({ ...common, sender, ...target, comment: { body, id, user: sender } }), { deliveryId: opts.deliveryId });
-      },
+      /** Another issue on this repository (the first is the repository's own `issue`). */
+      addIssue,
       pulls: () => emulator.state.pulls.filter((p) => p.repo === name),
-      comments: (n = issue.number) => emulator.commentsOn(OWNER, name, n),
-      progress: (n = issue.number) => emulator.commentsOn(OWNER, name, n).filter((c) => c.body.includes('autocoder:progress')),
-      replies: (n = issue.number) => emulator.commentsOn(OWNER, name, n).filter((c) => !c.body.includes('autocoder:progress')),
       /** The branch's head on the git server, or undefined when it was never pushed. */
       head: async (ref = branch) => (await gitServer.git(name, ['rev-parse', '--verify', '--quiet', `refs/heads/${ref}`]).catch(() => '')).trim() || undefined,
+      /** The branch's head; throws when it was never pushed. */
+      tip: async (ref = branch) => (await gitServer.git(name, ['rev-parse', `refs/heads/${ref}`])).trim(),
+      /** Every head the branch had, oldest first. */
+      heads: async (ref = branch) => (await gitServer.git(name, ['reflog', 'show', '--format=%H', `refs/heads/${ref}`])).split('\n').filter(Boolean).reverse(),
+      isAncestor: (a: string, b: string) => gitServer.git(name, ['merge-base', '--is-ancestor', a, b]).then(() => true, () => false),
       show: (path: string, ref = branch) => gitServer.git(name, ['show', `refs/heads/${ref}:${path}`]).catch(() => undefined),
+      branches: async () => (await gitServer.git(name, ['for-each-ref', '--format=%(refname:lstrip=2)', 'refs/heads/'])).split('\n').filter(Boolean),
       /** Every model request of this repository's runs. */
       requests: () => llm.requests.filter((r) => repoOf(r) === name),
     };
@@ -188,9 +228,9 @@ export async function startGithubStage(options: StageOptions) {
     deliver,
     newRepo,
     waitForPr: async (repo: Repo, timeoutMs = 60_000) => (await waitFor(() => (repo.pulls().length ? repo.pulls() : undefined), 'a pull request', timeoutMs))[0],
-    /** The progress comment once it matches `what` (the run ended with it, for the end phases). */
-    waitForProgress: (repo: Repo, what: RegExp, n?: number, timeoutMs = 60_000) =>
-      waitFor(() => what.test(repo.progress(n)[0]?.body ?? '') && repo.progress(n)[0], `the progress comment to match ${what}`, timeoutMs),
+    /** Progress comment `index` (the first by default) of issue or PR `n` once it matches `what`. */
+    waitForProgress: (repo: Pick<Repo, 'progress'>, what: RegExp, n?: number, timeoutMs = 60_000, index = 0) =>
+      waitFor(() => what.test(repo.progress(n)[index]?.body ?? '') && repo.progress(n)[index], `the progress comment to match ${what}`, timeoutMs),
     /** The app as a new process over the same data dir (after `app.stop()`). */
     async restart() {
       await app.stop();
