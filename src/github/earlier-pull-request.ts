@@ -1,4 +1,3 @@
-import type { TaskRecord } from '../store/tasks.js';
 import type { Octokit } from './octokit.js';
 import { branchForIssue, type GithubRun } from './trigger.js';
 
@@ -20,25 +19,16 @@ export interface EarlierPullRequest {
   headRef: string;
 }
 
-/** The newest pull request the thread's runs opened, as the store remembers it. */
-export function lastPullRequestNumber(thread: readonly TaskRecord[]): number | undefined {
-  for (let i = thread.length - 1; i >= 0; i--) {
-    const n = thread[i].data.pullRequestNumber;
-    if (typeof n === 'number') return n;
-  }
-  return undefined;
-}
-
 /**
- * The state of that pull request on GitHub, or undefined when the thread never opened one (no
+ * The state on GitHub of the newest pull request the thread's runs opened, as the store remembers
+ * it (`TaskStore.lastPullRequestInThread`), or undefined when the thread never opened one (no
  * call then: most issues have none) or it is gone.
  */
 export async function earlierPullRequest(
   octokit: Octokit,
   repo: { owner: string; repo: string },
-  thread: readonly TaskRecord[],
+  number: number | undefined,
 ): Promise<EarlierPullRequest | undefined> {
-  const number = lastPullRequestNumber(thread);
   if (number === undefined) return undefined;
   try {
     const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: number });

@@ -120,13 +120,23 @@ export function createIntake(deps: IntakeDeps) {
     store.update(task.id, { state, finishedAt: new Date().toISOString(), ...(note ? { error: note } : {}) });
   }
 
-  /** The thread's tasks other than this one, newest last. */
-  function others(task: TaskRecord): TaskRecord[] {
-    return task.threadKey ? store.byThread(task.threadKey).filter((t) => t.id !== task.id) : [];
-  }
+  // What the intake needs to know of the task's thread (the other tasks on its issue or pull
+  // request), each an indexed query: a thread can hold thousands of tasks.
+  const thread = {
+    /** The thread's newest run (a task the intake queued) in any state. */
+    lastRun: (task: TaskRecord) => (task.threadKey ? store.lastRunInThread(task.threadKey, task.id) : undefined),
+    /** The newest run that makes changes: not a plan. */
+    lastChangeRun: (task: TaskRecord) => (task.threadKey ? store.lastChangeRunInThread(task.threadKey, task.id) : undefined),
+    /** Runs received, queued or running, oldest first. */
+    activeRuns: (task: TaskRecord) => (task.threadKey ? store.activeRunsInThread(task.threadKey, task.id) : []),
+    /** Tasks with a plan comment and plan runs under way, oldest first. */
+    plans: (task: TaskRecord) => (task.threadKey ? store.plansInThread(task.threadKey, task.id) : []),
+    /** The newest pull request the thread's runs opened. */
+    lastPullRequest: (task: TaskRecord) => (task.threadKey ? store.lastPullRequestInThread(task.threadKey, task.id) : undefined),
+  };
 
   async function cancelThread(octokit: Octokit, task: TaskRecord, trigger: Trigger): Promise<void> {
-    const active = others(task).filter((t) => ACTIVE_STATES.includes(t.state) && t.data.run);
+    const active = thread.activeRuns(task);
     if (active.length === 0) {
       await reply(octokit, trigger, 'There is no queued or running autocoder run here to cancel.');
       return;
@@ -217,7 +227,7 @@ export function createIntake(deps: IntakeDeps) {
     }
     // A continued run goes on where it stopped, on its own branch, by definition.
     if (run.mode !== 'run' || run.continues) return run;
-    const earlier = await earlierPullRequest(octokit, { owner: trigger.repo.owner, repo: trigger.repo.name }, others(task));
+    const earlier = await earlierPullRequest(octokit, { owner: trigger.repo.owner, repo: trigger.repo.name }, thread.lastPullRequest(task));
     if (earlier?.state === 'closed' && !earlier.merged && trigger.event === 'issues.labeled') {
       await reply(octokit, trigger, renderClosedPullRequestReply(earlier, trigger.label ?? REPO_CONFIG_DEFAULTS.label));
       finishCommand(task, 'rejected', `pull request #${earlier.number} was closed without merging`);
@@ -229,7 +239,7 @@ export function createIntake(deps: IntakeDeps) {
   async function queueRun(octokit: Octokit, task: TaskRecord, trigger: Trigger, planned: GithubRun): Promise<void> {
     const run = await admitRun(octokit, task, trigger, planned);
     if (!run) return;
-    const position = store.inState('queued').length + 1;
+    const position = store.countInState('queued') + 1;
     // The comment first and the run queued before the 👀: writes to GitHub take turns (Octokit's
     // write limiter), and the run needs the comment's id, not the reaction.
     const comment = await createCommentOnce(
@@ -269,7 +279,7 @@ export function createIntake(deps: IntakeDeps) {
 
     // Status is for anyone who can comment: it tells what the progress comment shows anyway.
     if (command.kind === 'status') {
-      const last = others(task).filter((t) => t.data.run).at(-1);
+      const last = thread.lastRun(task);
       await reply(octokit, trigger, last ? `autocoder: ${describeState(last)}.` : 'autocoder has not run here yet.');
       return finishCommand(task, 'done');
     }
@@ -304,7 +314,7 @@ export function createIntake(deps: IntakeDeps) {
     knownLabels.set(repoKey(trigger), config.label);
 
     if (command.kind === 'retry') {
-      const previous = others(task).filter((t) => t.data.run).at(-1);
+      const previous = thread.lastRun(task);
       if (!previous) {
         await reply(octokit, trigger, 'There is no earlier autocoder run here to retry.');
         return finishCommand(task, 'done');
@@ -330,12 +340,13 @@ export function createIntake(deps: IntakeDeps) {
    * out the plan as the comment reads now, so a writer's edits are what runs.
    */
   async function approvePlan(octokit: Octokit, task: TaskRecord, trigger: Trigger, command: Extract<Command, { kind: 'approve' }>, config: RepoConfig): Promise<void> {
-    const thread = others(task);
-    const plans = thread.filter((t) => typeof t.data.planCommentId === 'number');
+    // The thread's plan comments and plan runs under way, in thread order: all this looks at.
+    const planning = thread.plans(task);
+    const plans = planning.filter((t) => typeof t.data.planCommentId === 'number');
     // A ticked box approves that comment; the command approves the thread's latest plan.
     const planTask = trigger.event === 'issue_comment.edited' ? plans.find((t) => t.data.planCommentId === trigger.comment?.id) : plans.at(-1);
-    const writing = thread.filter((t) => (t.data.run as GithubRun | undefined)?.mode === 'plan' && ACTIVE_STATES.includes(t.state)).at(-1);
-    if (!planTask || (writing && trigger.event !== 'issue_comment.edited' && thread.indexOf(writing) > thread.indexOf(planTask))) {
+    const writing = planning.filter((t) => (t.data.run as GithubRun | undefined)?.mode === 'plan' && ACTIVE_STATES.includes(t.state)).at(-1);
+    if (!planTask || (writing && trigger.event !== 'issue_comment.edited' && planning.indexOf(writing) > planning.indexOf(planTask))) {
       await reply(
         octokit,
         trigger,
@@ -404,7 +415,7 @@ export function createIntake(deps: IntakeDeps) {
 
   /** `/autocoder continue`: the thread's last run, stopped before it was finished, goes on on its branch with its conversation. */
   async function continueRun(octokit: Octokit, task: TaskRecord, trigger: Trigger, command: Extract<Command, { kind: 'continue' }>, config: RepoConfig): Promise<void> {
-    const last = others(task).filter((t) => t.data.run && (t.data.run as GithubRun).mode !== 'plan').at(-1);
+    const last = thread.lastChangeRun(task);
     if (!last) {
       await reply(octokit, trigger, 'There is no autocoder run here to continue. Comment `/autocoder` to start one.');
       return finishCommand(task, 'done');

@@ -45,6 +45,17 @@ const MIGRATIONS: string[] = [
      body TEXT NOT NULL,
      PRIMARY KEY (task_id, seq)
    );`,
+  // A thread's runs, plans and pull requests without reading the whole thread (src/store/tasks.ts:
+  // its queries repeat these WHERE terms word for word). Partial, so a delivery that is stored
+  // adds no entry to them (its data is '{}'), and each holds only the few rows of its kind.
+  `CREATE INDEX tasks_runs_by_thread ON tasks (thread_key, created_at)
+     WHERE json_extract(data, '$.run') IS NOT NULL;
+   CREATE INDEX tasks_active_runs_by_thread ON tasks (thread_key, created_at)
+     WHERE state IN ('received', 'queued', 'running') AND json_extract(data, '$.run') IS NOT NULL;
+   CREATE INDEX tasks_plans_by_thread ON tasks (thread_key, created_at)
+     WHERE json_type(data, '$.planCommentId') IN ('integer', 'real');
+   CREATE INDEX tasks_pull_requests_by_thread ON tasks (thread_key, created_at)
+     WHERE json_type(data, '$.pullRequestNumber') IN ('integer', 'real');`,
 ];
 
 export type Db = Database.Database;

@@ -1,4 +1,5 @@
 import type { EndReason, RunEvent } from '../engine/events.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './sqlite.js';
 
 /**
@@ -128,6 +129,13 @@ function toRecord(row: Row): TaskRecord {
   };
 }
 
+// The WHERE terms of the partial indexes in src/store/sqlite.ts (schema version 3), word for
+// word: SQLite uses a partial index only for a query whose WHERE clause contains its terms.
+const HAS_RUN = "json_extract(data, '$.run') IS NOT NULL";
+const IS_ACTIVE = "state IN ('received', 'queued', 'running')";
+const HAS_PLAN_COMMENT = "json_type(data, '$.planCommentId') IN ('integer', 'real')";
+const HAS_PULL_REQUEST = "json_type(data, '$.pullRequestNumber') IN ('integer', 'real')";
+
 const COLUMNS: Record<Exclude<keyof TaskPatch, 'data'>, string> = {
   state: 'state',
   endReason: 'end_reason',
@@ -165,10 +173,46 @@ export class TaskStore {
            AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.thread_key = t.thread_key)
          ORDER BY created_at, rowid LIMIT 1`,
       ),
+      claim: db.prepare("UPDATE tasks SET state = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now WHERE id = @id"),
       inState: db.prepare<[string], Row>('SELECT * FROM tasks WHERE state = ? ORDER BY created_at, rowid'),
+      countInState: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM tasks WHERE state = ?'),
+      // The thread queries below read one thread's few rows of a kind through the partial indexes
+      // of schema version 3 (src/store/sqlite.ts); their WHERE terms repeat the indexes' own, so
+      // that SQLite can use them. A thread can hold thousands of tasks (a label added again and
+      // again): reading and parsing all of them per delivery was the intake's largest cost.
+      lastRunInThread: db.prepare<[string, string], Row>(
+        `SELECT * FROM tasks WHERE thread_key = ? AND id != ? AND ${HAS_RUN}
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      ),
+      lastChangeRunInThread: db.prepare<[string, string], Row>(
+        `SELECT * FROM tasks WHERE thread_key = ? AND id != ? AND ${HAS_RUN} AND json_extract(data, '$.run.mode') IS NOT 'plan'
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      ),
+      activeRunsInThread: db.prepare<[string, string], Row>(
+        `SELECT * FROM tasks WHERE thread_key = ? AND id != ? AND ${IS_ACTIVE} AND ${HAS_RUN}
+         ORDER BY created_at, rowid`,
+      ),
+      plansInThread: db.prepare<{ thread: string; except: string }, Row & { seq: number }>(
+        `SELECT *, rowid AS seq FROM tasks WHERE thread_key = @thread AND id != @except AND ${HAS_PLAN_COMMENT}
+         UNION
+         SELECT *, rowid AS seq FROM tasks WHERE thread_key = @thread AND id != @except AND ${IS_ACTIVE} AND ${HAS_RUN}
+           AND json_extract(data, '$.run.mode') = 'plan'
+         ORDER BY created_at, seq`,
+      ),
+      lastPullRequestInThread: db.prepare<[string, string], { n: number }>(
+        `SELECT json_extract(data, '$.pullRequestNumber') AS n FROM tasks WHERE thread_key = ? AND id != ? AND ${HAS_PULL_REQUEST}
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      ),
       appendEvent: db.prepare('INSERT OR IGNORE INTO events (task_id, seq, type, body) VALUES (?, ?, ?, ?)'),
       events: db.prepare<[string, number], { body: string }>('SELECT body FROM events WHERE task_id = ? AND seq > ? ORDER BY seq'),
       lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events WHERE task_id = ?'),
+      repoUsage: db.prepare<{ repo: string; from: string; to: string; except: string }, { runs: number; tokens: number | null }>(
+        `SELECT COUNT(*) AS runs,
+                SUM(COALESCE(json_extract(result, '$.usage.totalTokens'), json_extract(data, '$.usage.totalTokens'), 0)) AS tokens
+           FROM tasks
+          WHERE repo = @repo COLLATE NOCASE AND created_at >= @from AND created_at < @to AND id != @except
+            AND state IN ('queued', 'running', 'finished') AND json_extract(data, '$.run') IS NOT NULL`,
+      ),
       countByState: db.prepare<[], { state: TaskState; n: number }>('SELECT state, COUNT(*) AS n FROM tasks GROUP BY state'),
       countByOutcome: db.prepare<[], { state: TaskState; end_reason: EndReason | null; source: string; n: number }>(
         'SELECT state, end_reason, source, COUNT(*) AS n FROM tasks GROUP BY state, end_reason, source',
@@ -262,6 +306,44 @@ export class TaskStore {
     return this.statements.inState.all(state).map(toRecord);
   }
 
+  /** How many tasks are in a state, counted on the state index without reading the rows. */
+  countInState(state: TaskState): number {
+    return this.statements.countInState.get(state)?.n ?? 0;
+  }
+
+  // Thread queries: `exceptId` is the task asking, left out as it is not "earlier" for itself.
+  // "A run" is a task with `data.run` (what the intake queued), as in {@link repoUsage}.
+
+  /** The thread's newest run in any state. */
+  lastRunInThread(threadKey: string, exceptId = ''): TaskRecord | undefined {
+    const row = this.statements.lastRunInThread.get(threadKey, exceptId);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The thread's newest run that makes changes (a run whose mode is not `plan`). */
+  lastChangeRunInThread(threadKey: string, exceptId = ''): TaskRecord | undefined {
+    const row = this.statements.lastChangeRunInThread.get(threadKey, exceptId);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The thread's runs that are received, queued or running, oldest first. */
+  activeRunsInThread(threadKey: string, exceptId = ''): TaskRecord[] {
+    return this.statements.activeRunsInThread.all(threadKey, exceptId).map(toRecord);
+  }
+
+  /**
+   * What approving a plan looks at, in thread order (oldest first): the tasks that posted a plan
+   * comment (`data.planCommentId`), and the plan runs still under way.
+   */
+  plansInThread(threadKey: string, exceptId = ''): TaskRecord[] {
+    return this.statements.plansInThread.all({ thread: threadKey, except: exceptId }).map(toRecord);
+  }
+
+  /** The number of the newest pull request the thread's tasks opened (`data.pullRequestNumber`). */
+  lastPullRequestInThread(threadKey: string, exceptId = ''): number | undefined {
+    return this.statements.lastPullRequestInThread.get(threadKey, exceptId)?.n;
+  }
+
   update(id: string, patch: TaskPatch): TaskRecord | undefined {
     const updated = this.db.transaction(() => {
       const current = this.statements.get.get(id);
@@ -280,11 +362,25 @@ export class TaskStore {
         sets.push('data = @data');
         params.data = JSON.stringify({ ...JSON.parse(current.data), ...patch.data });
       }
-      this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id`).run(params);
+      this.updateStatement(sets).run(params);
       return toRecord(this.statements.get.get(id)!);
     })();
     if (updated) this.onChange(id);
     return updated;
+  }
+
+  // One UPDATE per set of columns, prepared the first time it is needed: the code uses a few
+  // dozen combinations, and preparing costs more than running.
+  private readonly updates = new Map<string, Database.Statement>();
+
+  private updateStatement(sets: string[]): Database.Statement {
+    const sql = `UPDATE tasks SET ${sets.join(', ')} WHERE id = @id`;
+    let statement = this.updates.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.updates.set(sql, statement);
+    }
+    return statement;
   }
 
   /**
@@ -297,9 +393,7 @@ export class TaskStore {
       const row = this.statements.nextQueued.get(JSON.stringify(sources));
       if (!row) return undefined;
       const now = new Date().toISOString();
-      this.db
-        .prepare("UPDATE tasks SET state = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now WHERE id = @id")
-        .run({ id: row.id, now });
+      this.statements.claim.run({ id: row.id, now });
       return toRecord(this.statements.get.get(row.id)!);
     })();
     if (claimed) this.onChange(claimed.id);
@@ -345,15 +439,7 @@ export class TaskStore {
    * they used: the result's, or for a run still going the live count it keeps in `data.usage`.
    */
   repoUsage(repo: string, fromIso: string, toIso: string, exceptTaskId = ''): { runs: number; tokens: number } {
-    const row = this.db
-      .prepare<Record<string, string>, { runs: number; tokens: number | null }>(
-        `SELECT COUNT(*) AS runs,
-                SUM(COALESCE(json_extract(result, '$.usage.totalTokens'), json_extract(data, '$.usage.totalTokens'), 0)) AS tokens
-           FROM tasks
-          WHERE repo = @repo COLLATE NOCASE AND created_at >= @from AND created_at < @to AND id != @except
-            AND state IN ('queued', 'running', 'finished') AND json_extract(data, '$.run') IS NOT NULL`,
-      )
-      .get({ repo, from: fromIso, to: toIso, except: exceptTaskId });
+    const row = this.statements.repoUsage.get({ repo, from: fromIso, to: toIso, except: exceptTaskId });
     return { runs: row?.runs ?? 0, tokens: row?.tokens ?? 0 };
   }
 
