@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runEventSchema, type RunEvent } from '../../src/engine/events.js';
 import { startScriptedLlm, type RecordedRequest, type Script, type ScriptStep } from '../helpers/scripted-llm-server.js';
 import { runNodeChild, type ChildOutcome } from '../helpers/child.js';
 import { makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+import { freePort } from '../helpers/ports.js';
 
 const BIN = resolve('bin/autocoder.js');
 const KEY = 'sk-cli-test-secret-0123456789abcdef';
@@ -47,17 +47,6 @@ async function env(script: Script, extra: NodeJS.ProcessEnv = {}) {
   const dataDir = await makeTempDir('autocoder-data-');
   cleanups.push(() => llm.close());
   return { llm, env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: llm.baseURL, AUTOCODER_MODEL: 'scripted-model', AUTOCODER_DATA_DIR: dataDir, ...extra } };
-}
-
-/** A port on loopback that nothing listens on. */
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => done(port));
-    });
-  });
 }
 
 function parseEvents(stdout: string): RunEvent[] {

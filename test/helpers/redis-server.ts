@@ -7,8 +7,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { freePort } from './ports.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? 'redis-server';
 
@@ -22,16 +23,6 @@ export const redisSkipNote = hasRedis ? '' : `(skipped: ${REDIS_SERVER} is not i
 // The default reporter only counts skipped tests; this says which, and why, in every run's output.
 export function warnIfNoRedis(suite: string): void {
   if (!hasRedis) console.warn(`SKIPPED: ${suite} — ${REDIS_SERVER} is not installed (apt-get install -y redis-server, or set REDIS_SERVER_PATH)`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => done(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

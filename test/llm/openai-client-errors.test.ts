@@ -1,18 +1,10 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AutocoderError } from '../../src/engine/errors.js';
 import { createOpenAiClient } from '../../src/llm/openai-client.js';
 import { API_KEY, expectError, request, setup } from './setup.js';
+import { freePort } from '../helpers/ports.js';
 
 type RetryInfo = { attempt: number; delayMs: number; reason: string };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('openai client: retries', () => {
   it('waits as long as retry-after says after a 429, then succeeds', async () => {
