@@ -75,8 +75,14 @@ export function createMetrics(core: Core) {
   // Tasks seen running; a duration is observed when one of them reaches `finished`. Only the
   // running ones are remembered, so the set stays as small as the queue's concurrency.
   const running = new Set<string>();
-  const offChange = bus.onTaskChanged((taskId) => {
-    // Every delivery taken in is a change: its state alone says whether the whole row is needed.
+  const offChange = bus.onTaskChanged((taskId, addedState) => {
+    // Every delivery taken in is a change. A task just added was never seen running, so its state
+    // as added is all there is to know (nothing is read back); otherwise its state alone says
+    // whether the whole row is needed.
+    if (addedState !== undefined) {
+      if (addedState === 'running') running.add(taskId);
+      return;
+    }
     const state = store.stateOf(taskId);
     if (state === 'running') {
       running.add(taskId);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RunEvent } from '../engine/events.js';
+import type { TaskState } from '../store/tasks.js';
 
 /**
  * Live events of every task in this process, for readers that follow runs as they happen (SSE,
@@ -18,9 +19,9 @@ export class EventBus {
     this.emitter.emit('event', event);
   }
 
-  /** A task's state changed (queued, running, finished...). */
-  taskChanged(taskId: string): void {
-    this.emitter.emit('task', taskId);
+  /** A task's state changed (queued, running, finished...); `addedState` for a task just added. */
+  taskChanged(taskId: string, addedState?: TaskState): void {
+    this.emitter.emit('task', taskId, addedState);
   }
 
   onTaskEvent(taskId: string, listener: (event: RunEvent) => void): () => void {
@@ -33,7 +34,7 @@ export class EventBus {
     return () => this.emitter.off('event', listener);
   }
 
-  onTaskChanged(listener: (taskId: string) => void): () => void {
+  onTaskChanged(listener: (taskId: string, addedState?: TaskState) => void): () => void {
     this.emitter.on('task', listener);
     return () => this.emitter.off('task', listener);
   }

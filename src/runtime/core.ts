@@ -67,7 +67,7 @@ export function createExecutionParts(env: AppEnv) {
 export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = createSecretSet([env.openaiApiKey, env.webhookSecret, env.privateKey, env.apiToken])) {
   const bus = new EventBus();
   const db: Db = openDatabase(env.dataDir);
-  const store = new TaskStore(db, (taskId) => bus.taskChanged(taskId));
+  const store = new TaskStore(db, (taskId, addedState) => bus.taskChanged(taskId, addedState));
   const sessions = createSessionStore(db);
   const { workspaces, llm, commandEnv, sandbox } = createExecutionParts(env);
   const executors = new Map<string, TaskExecutor>();

@@ -48,8 +48,52 @@ export function withRequestLogAtDebug(log: Logger): Logger {
   const wrapper = Object.create(log) as Logger;
   wrapper.child = ((bindings: Record<string, unknown>, options?: Parameters<Logger['child']>[1]) => {
     const child = log.child(bindings, options);
-    if (bindings?.name === 'http' && !log.isLevelEnabled('debug')) child.level = 'warn';
+    if (bindings?.name === 'http' && !log.isLevelEnabled('debug')) {
+      child.level = 'warn';
+      return withLazyChildren(child as unknown as Logger);
+    }
     return child;
   }) as Logger['child'];
   return wrapper;
+}
+
+const BINDINGS = Symbol('bindings');
+const REAL = Symbol('real');
+type LazyLogger = Logger & { [BINDINGS]: Record<string, unknown>; [REAL]?: Logger };
+
+/**
+ * pino-http makes a child logger per request (`{ req }`), and pino serializes and redacts a
+ * child's bindings when it is made: with the request log at `warn`, that was most of what the
+ * log cost per delivery, for a child that almost never writes. So the children of the quiet
+ * `http` logger (those made without options; pino-http's own, made once with options, is real)
+ * are made for real only when they write a line at an enabled level (a failed request), or when
+ * asked for their own child or bindings. Their level is the parent's; setting one is not
+ * supported (nothing does).
+ */
+function withLazyChildren(logger: Logger): Logger {
+  type ChildFn = (this: Logger, bindings: Record<string, unknown>, options?: Parameters<Logger['child']>[1]) => Logger;
+  const pinoChild = logger.child as unknown as ChildFn;
+  const real = (lazy: LazyLogger): Logger => (lazy[REAL] ??= pinoChild.call(logger, lazy[BINDINGS]));
+  const proto = Object.create(logger) as Record<string | symbol, unknown>;
+  for (const level of Object.keys(logger.levels.values)) {
+    proto[level] = function (this: LazyLogger, ...args: unknown[]) {
+      if (!logger.isLevelEnabled(level)) return;
+      (real(this) as unknown as Record<string, (...a: unknown[]) => void>)[level](...args);
+    };
+  }
+  proto.child = function (this: LazyLogger, bindings: Record<string, unknown>, options?: Parameters<Logger['child']>[1]) {
+    return pinoChild.call(real(this), bindings, options);
+  };
+  proto.bindings = function (this: LazyLogger) {
+    return real(this).bindings();
+  };
+  logger.child = function (this: Logger, bindings: Record<string, unknown>, options?: Parameters<Logger['child']>[1]) {
+    // The real children inherit this method: theirs are pino's own.
+    if (this !== logger) return pinoChild.call(this, bindings, options);
+    if (options) return withLazyChildren(pinoChild.call(logger, bindings, options));
+    const lazy = Object.create(proto) as LazyLogger;
+    lazy[BINDINGS] = bindings;
+    return lazy;
+  } as unknown as Logger['child'];
+  return logger;
 }

@@ -153,11 +153,15 @@ const COLUMNS: Record<Exclude<keyof TaskPatch, 'data'>, string> = {
 export class TaskStore {
   private readonly statements;
 
-  /** `onChange` hears of every task that was added or changed (live views follow it). */
+  /**
+   * `onChange` hears of every task that was added or changed (live views follow it); for one just
+   * added, also the state it was added in (so a listener need not read it back per delivery).
+   */
   constructor(
     private readonly db: Db,
-    private readonly onChange: (taskId: string) => void = () => {},
+    private readonly onChange: (taskId: string, addedState?: TaskState) => void = () => {},
   ) {
+    this.insertRows = db.transaction((tasks: NewTask[]) => tasks.map((task) => this.insertRow(task)));
     this.statements = {
       insert: db.prepare(
         `INSERT OR IGNORE INTO tasks (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at, updated_at)
@@ -223,7 +227,7 @@ export class TaskStore {
   /** Stores a new task; false when a task for the same delivery exists already. */
   insert(task: NewTask): boolean {
     const inserted = this.insertRow(task);
-    if (inserted) this.onChange(task.id);
+    if (inserted) this.onChange(task.id, task.state);
     return inserted;
   }
 
@@ -243,11 +247,16 @@ export class TaskStore {
 
   private readonly pendingInserts: { task: NewTask; resolve: (inserted: boolean) => void; reject: (error: unknown) => void }[] = [];
 
+  // Made once (in the constructor): better-sqlite3 builds a transaction's wrapper anew on every `transaction()` call.
+  private readonly insertRows: (tasks: NewTask[]) => boolean[];
+
   private flushInserts(): void {
     const batch = this.pendingInserts.splice(0);
     let results: boolean[];
     try {
-      results = this.db.transaction(() => batch.map(({ task }) => this.insertRow(task)))();
+      // One row alone is one statement, committed by itself: no BEGIN and COMMIT to run around it
+      // (deliveries one at a time, each the only one of its moment).
+      results = batch.length === 1 ? [this.insertRow(batch[0].task)] : this.insertRows(batch.map(({ task }) => task));
     } catch {
       // One row that cannot be stored must not fail the others: each on its own, as `insert` does.
       for (const item of batch) {
@@ -260,7 +269,7 @@ export class TaskStore {
       return;
     }
     batch.forEach((item, i) => {
-      if (results[i]) this.onChange(item.task.id);
+      if (results[i]) this.onChange(item.task.id, item.task.state);
       item.resolve(results[i]);
     });
   }

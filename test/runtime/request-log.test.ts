@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import { pinoHttp } from 'pino-http';
 import { createLogger, withRequestLogAtDebug } from '../../src/runtime/logger.js';
@@ -17,10 +17,11 @@ function capture(level: string) {
 }
 
 /** One request through pino-http on the child Probot's server makes (`log.child({ name: 'http' })`). */
-async function oneRequest(log: ReturnType<typeof createLogger>): Promise<void> {
+async function oneRequest(log: ReturnType<typeof createLogger>, handle?: (req: IncomingMessage) => void): Promise<void> {
   const requestLog = pinoHttp({ logger: log.child({ name: 'http' }) });
   const server = createServer((req, res) => {
     requestLog(req, res);
+    handle?.(req);
     res.end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,5 +48,20 @@ describe('withRequestLogAtDebug', () => {
     const request = lines.find((l) => l.msg === 'request completed') as { req: { url: string }; res: { statusCode: number } } | undefined;
     expect(request?.req.url).toBe('/api/github/webhooks');
     expect(request?.res.statusCode).toBe(200);
+  });
+
+  it('writes what a request logger is asked to at warn, with the request', async () => {
+    const { log, lines } = capture('info');
+    const probotLog = withRequestLogAtDebug(log);
+    await oneRequest(probotLog, (req) => {
+      req.log.info('not shown');
+      req.log.warn('slow: token ghs_secret-value-1234');
+      req.log.child({ step: 1 }).error('boom');
+    });
+    expect(lines.map((l) => l.msg)).toEqual(['slow: token [REDACTED]', 'boom']);
+    expect(lines[0]).toMatchObject({ name: 'http', req: { method: 'POST', url: '/api/github/webhooks' } });
+    expect(lines[1]).toMatchObject({ step: 1, req: { url: '/api/github/webhooks' } });
+    const perRequest = probotLog.child({ name: 'http' }).child({ req: { url: '/x' } });
+    expect(perRequest.bindings()).toMatchObject({ name: 'http', req: { url: '/x' } });
   });
 });
