@@ -2,6 +2,7 @@
  * A real core built in-process for API tests: a temp data dir, the scripted model as the
  * OpenAI endpoint, the core's handler served by a plain node:http server on 127.0.0.1.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { createCore, type Core } from '../../src/runtime/core.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createSecretSet } from '../../src/util/secrets.js';
 import { startScriptedLlm, type RecordedRequest, type ScriptStep, type ScriptedLlm } from '../helpers/scripted-llm-server.js';
-import { makeTempDir } from '../helpers/temp-repo.js';
+import { makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
 export const TOKEN = 'api-token-for-tests-0123456789';
 
@@ -159,4 +160,21 @@ export async function readSse(res: Response, onMessage?: (message: SseMessage) =
     }
   }
   return { messages, comments };
+}
+
+/**
+ * One harness and one temporary repository for all the tests of a file: started before them,
+ * closed after. Read `stage.h` and `stage.repo` inside the tests (they exist once `beforeAll` ran).
+ */
+export function useHarness(options: HarnessOptions, files: Record<string, string>): { readonly h: Harness; readonly repo: TempRepo } {
+  const stage = {} as { h: Harness; repo: TempRepo };
+  beforeAll(async () => {
+    stage.h = await startHarness(options);
+    stage.repo = await makeTempRepo(files);
+  });
+  afterAll(async () => {
+    await stage.h?.close();
+    await stage.repo?.cleanup();
+  });
+  return stage;
 }

@@ -1,23 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { attachGithub } from '../../src/runtime/server.js';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, useHarness } from './harness.js';
 import { MATH_FILES, scriptedModel } from './models.js';
 
-let h: Harness;
-let repo: TempRepo;
-
-beforeAll(async () => {
-  h = await startHarness({ model: scriptedModel });
-  repo = await makeTempRepo(MATH_FILES);
-});
-afterAll(async () => {
-  await h.close();
-  await repo.cleanup();
-});
+const stage = useHarness({ model: scriptedModel }, MATH_FILES);
 
 interface Sample {
   name: string;
@@ -56,16 +45,16 @@ const value = (samples: Sample[], name: string, labels: Record<string, string> =
 
 describe('GET /metrics', () => {
   it('parses as Prometheus text and counts the finished runs, their durations and tokens', async () => {
-    const before = parsePrometheus(await (await h.api('/metrics')).text()).samples;
+    const before = parsePrometheus(await (await stage.h.api('/metrics')).text()).samples;
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.push((await h.submit({ repo: repo.root, prompt: `q${i}`, model: 'quick' })).id);
-    for (const id of ids) await h.waitForState(id, ['finished']);
-    const cancelled = await h.submit({ repo: repo.root, prompt: 'wait', model: 'hang' });
-    await h.waitForState(cancelled.id, ['running']);
-    await h.api(`/api/tasks/${cancelled.id}/cancel`, { method: 'POST' });
-    await h.waitForState(cancelled.id, ['finished']);
+    for (let i = 0; i < 3; i++) ids.push((await stage.h.submit({ repo: stage.repo.root, prompt: `q${i}`, model: 'quick' })).id);
+    for (const id of ids) await stage.h.waitForState(id, ['finished']);
+    const cancelled = await stage.h.submit({ repo: stage.repo.root, prompt: 'wait', model: 'hang' });
+    await stage.h.waitForState(cancelled.id, ['running']);
+    await stage.h.api(`/api/tasks/${cancelled.id}/cancel`, { method: 'POST' });
+    await stage.h.waitForState(cancelled.id, ['finished']);
 
-    const res = await h.api('/metrics');
+    const res = await stage.h.api('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const { samples, types } = parsePrometheus(await res.text());
@@ -96,8 +85,8 @@ describe('GET /metrics', () => {
       Octokit: ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } })),
     });
     const { createMetrics } = await import('../../src/api/metrics.js');
-    const metrics = createMetrics(h.core);
-    attachGithub(h.core, probot, metrics);
+    const metrics = createMetrics(stage.h.core);
+    attachGithub(stage.h.core, probot, metrics);
     probot.webhooks.on('meta', () => {
       throw new Error('a handler failed');
     });
@@ -114,13 +103,13 @@ describe('GET /metrics', () => {
 
 describe('GET /healthz', () => {
   it('reports the store, the free disk space and the queue without a token', async () => {
-    const res = await h.api('/healthz', { auth: false });
+    const res = await stage.h.api('/healthz', { auth: false });
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({
       ok: true,
       store: 'ok',
-      disk: { path: h.dataDir, freeBytes: expect.any(Number), minFreeBytes: expect.any(Number) },
+      disk: { path: stage.h.dataDir, freeBytes: expect.any(Number), minFreeBytes: expect.any(Number) },
       queue: { depth: expect.any(Number), running: expect.any(Number), concurrency: 2 },
     });
     expect(body.disk.freeBytes).toBeGreaterThan(body.disk.minFreeBytes);
@@ -141,7 +130,7 @@ describe('GET /healthz', () => {
 
 describe('GET /api/openapi.json', () => {
   it('is an OpenAPI 3.1 document with every route, whose references all resolve', async () => {
-    const res = await h.api('/api/openapi.json');
+    const res = await stage.h.api('/api/openapi.json');
     expect(res.status).toBe(200);
     const doc = await res.json();
     expect(doc.openapi).toBe('3.1.0');
