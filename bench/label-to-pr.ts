@@ -209,7 +209,12 @@ async function startInProcessApp(world: World, dataDir: string): Promise<{ url: 
     log,
     Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false } })),
   });
-  const middleware = await createNodeMiddleware((app) => attachGithub(core, app), { probot });
+  const middleware = await createNodeMiddleware(
+    (app) => {
+      attachGithub(core, app);
+    },
+    { probot },
+  );
   core.queue.start();
   const port = await freePort();
   const server = createServer((req, res) => {

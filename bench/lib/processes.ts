@@ -90,6 +90,8 @@ const baseEnv = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, LANG: p
  * `BENCH_APP_ENTRY=path/to/bin.mjs` to measure a modified build instead of bin/autocoder.js.
  */
 const APP_NODE_ARGS = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The same for the bare Probot baseline: `BENCH_BARE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof-bare"`. */
+const BARE_NODE_ARGS = (process.env.BENCH_BARE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The app, as `npm start` runs it once built, waiting until `/healthz` answers. */
 export async function startAppProcess(env: NodeJS.ProcessEnv, logDir: string): Promise<Child> {
@@ -109,7 +111,7 @@ export async function startAppProcess(env: NodeJS.ProcessEnv, logDir: string): P
 /** The bare Probot baseline (fixtures/bare-probot.mjs), waiting until it listens. */
 export async function startBareProbot(env: NodeJS.ProcessEnv, logDir: string): Promise<Child> {
   const port = await freePort();
-  const { handle } = startChild(process.execPath, ['bench/fixtures/bare-probot.mjs'], { ...baseEnv(), PORT: String(port), ...env }, join(logDir, `bare-${port}.log`), port);
+  const { handle } = startChild(process.execPath, [...BARE_NODE_ARGS, 'bench/fixtures/bare-probot.mjs'], { ...baseEnv(), PORT: String(port), ...env }, join(logDir, `bare-${port}.log`), port);
   await waitFor(() => {
     if (handle.exited()) throw new Error(`the bare Probot app exited:\n${handle.output()}`);
     return handle.output().includes('listening');

@@ -6,6 +6,7 @@ import { parseCommand } from './command.js';
 import { parseMarker, planBoxTicked } from './render.js';
 import { REPO_CONFIG_DEFAULTS } from './repo-config.js';
 import { threadKey, type Trigger } from './trigger.js';
+import type { WebhookDelivery, WebhookHandlers } from './webhook-receiver.js';
 
 export interface GithubAppDeps {
   store: TaskStore;
@@ -62,11 +63,20 @@ function issueOfPullRequest(body: string | null | undefined, prNumber: number): 
   return Number.isInteger(issue) && issue > 0 ? issue : prNumber;
 }
 
+/** A webhook's payload, as GitHub's schema types it (through Probot's context). */
+type EventName = Exclude<Parameters<Probot['on']>[0], unknown[]>;
+type Payload<E extends EventName> = Context<E>['payload'];
+
+/** Probot's `context.isBot`: the delivery was caused by a bot (autocoder itself included). */
+const isBot = (payload: { sender?: { type?: string } }) => payload.sender?.type === 'Bot';
+
 /**
- * The webhook handlers. They only decide whether a delivery is for autocoder, store it, and
- * hand it to the intake; every API call happens after GitHub has its answer.
+ * The webhook handlers, by `event.action`. They only decide whether a delivery is for autocoder,
+ * store it, and hand it to the intake; every API call happens after GitHub has its answer. The
+ * HTTP path reaches them through src/github/webhook-receiver.ts, `probot.receive` through
+ * {@link onProbot}.
  */
-export function createGithubApp(deps: GithubAppDeps) {
+export function createWebhookHandlers(deps: GithubAppDeps) {
   const { store, intake } = deps;
 
   /**
@@ -74,7 +84,7 @@ export function createGithubApp(deps: GithubAppDeps) {
    * once the row is committed (deliveries of one moment share a commit, see insertSoon): Probot
    * answers GitHub when the handler's promise does.
    */
-  async function accept(context: Context, trigger: Trigger, issueNumber: number): Promise<void> {
+  async function accept(trigger: Trigger, issueNumber: number): Promise<void> {
     const id = newId('run');
     const inserted = await store.insertSoon({
       id,
@@ -99,7 +109,7 @@ export function createGithubApp(deps: GithubAppDeps) {
 
   /** A review or a review comment on a pull request: a revision of it, for the issue it resolves. */
   function acceptReview(
-    context: Context,
+    delivery: WebhookDelivery,
     event: Trigger['event'],
     payload: { installation?: { id: number }; repository: RepoPayload; sender: { login: string; id: number; type: string }; pull_request: PullRequestPayload },
     commandText: string,
@@ -108,7 +118,7 @@ export function createGithubApp(deps: GithubAppDeps) {
     const pr = payload.pull_request;
     const trigger: Trigger = {
       event,
-      deliveryId: context.id,
+      deliveryId: delivery.id,
       installationId: payload.installation!.id,
       repo: repoOf(payload.repository),
       number: pr.number,
@@ -120,7 +130,7 @@ export function createGithubApp(deps: GithubAppDeps) {
       comment,
       pullRequest: pullRequestOf(pr),
     };
-    return accept(context, trigger, issueOfPullRequest(pr.body, pr.number));
+    return accept(trigger, issueOfPullRequest(pr.body, pr.number));
   }
 
   /**
@@ -128,7 +138,7 @@ export function createGithubApp(deps: GithubAppDeps) {
    * issue itself, or for the issue the pull request resolves. An edit carries no command text.
    */
   function acceptIssueComment(
-    context: Context,
+    delivery: WebhookDelivery,
     event: Trigger['event'],
     payload: {
       installation?: { id: number };
@@ -143,7 +153,7 @@ export function createGithubApp(deps: GithubAppDeps) {
     const isPullRequest = Boolean(issue.pull_request);
     const trigger: Trigger = {
       event,
-      deliveryId: context.id,
+      deliveryId: delivery.id,
       installationId: payload.installation!.id,
       repo: repoOf(payload.repository),
       number: issue.number,
@@ -154,16 +164,16 @@ export function createGithubApp(deps: GithubAppDeps) {
       ...(commandText === undefined ? {} : { commandText }),
       comment: { id: comment.id, kind: 'issue_comment' },
     };
-    return accept(context, trigger, isPullRequest ? issueOfPullRequest(issue.body, issue.number) : issue.number);
+    return accept(trigger, isPullRequest ? issueOfPullRequest(issue.body, issue.number) : issue.number);
   }
 
-  return (app: Probot): void => {
-    app.on('issues.labeled', async (context) => {
-      const { payload } = context;
-      if (context.isBot || !payload.label || payload.issue.pull_request) return;
+  const handlers = {
+    async 'issues.labeled'(delivery: WebhookDelivery<Payload<'issues.labeled'>>) {
+      const { payload } = delivery;
+      if (isBot(payload) || !payload.label || payload.issue.pull_request) return;
       const trigger: Trigger = {
         event: 'issues.labeled',
-        deliveryId: context.id,
+        deliveryId: delivery.id,
         installationId: payload.installation!.id,
         repo: repoOf(payload.repository),
         number: payload.issue.number,
@@ -175,54 +185,69 @@ export function createGithubApp(deps: GithubAppDeps) {
       };
       const known = trigger.label === REPO_CONFIG_DEFAULTS.label || intake.labelMatches(trigger);
       if (known) {
-        await accept(context, trigger, payload.issue.number);
+        await accept(trigger, payload.issue.number);
       } else if (known === undefined) {
         // Another label may be this repository's configured one: look it up after answering.
         void intake
           .checkLabel(trigger)
-          .then((matches) => (matches ? accept(context, trigger, payload.issue.number) : undefined))
-          .catch((error: unknown) => deps.log.error({ err: error, delivery: context.id }, 'could not store the trigger'));
+          .then((matches) => (matches ? accept(trigger, payload.issue.number) : undefined))
+          .catch((error: unknown) => deps.log.error({ err: error, delivery: delivery.id }, 'could not store the trigger'));
       }
-    });
+    },
 
-    app.on('issue_comment.created', async (context) => {
-      const { payload } = context;
-      if (context.isBot || payload.comment.user?.type === 'Bot') return;
+    async 'issue_comment.created'(delivery: WebhookDelivery<Payload<'issue_comment.created'>>) {
+      const { payload } = delivery;
+      if (isBot(payload) || payload.comment.user?.type === 'Bot') return;
       if (!parseCommand(payload.comment.body)) return;
-      await acceptIssueComment(context, 'issue_comment.created', payload, payload.comment, payload.comment.body);
-    });
+      await acceptIssueComment(delivery, 'issue_comment.created', payload, payload.comment, payload.comment.body);
+    },
 
     // A plan comment's approval box ticked: GitHub sends the edited body and the one before it.
-    app.on('issue_comment.edited', async (context) => {
-      const { payload } = context;
+    async 'issue_comment.edited'(delivery: WebhookDelivery<Payload<'issue_comment.edited'>>) {
+      const { payload } = delivery;
       // autocoder editing its own plan comment (to say who approved it) must never approve it again.
-      if (context.isBot || payload.sender.type === 'Bot') return;
+      if (isBot(payload) || payload.sender.type === 'Bot') return;
       const comment = payload.comment;
       if (comment.user?.type !== 'Bot') return;
       const marker = parseMarker(comment.body, 'plan');
       if (!marker?.run || !planBoxTicked(payload.changes?.body?.from, comment.body)) return;
       // Only a plan autocoder posted: the run the marker names wrote this very comment.
       if (store.get(marker.run)?.data.planCommentId !== comment.id) return;
-      await acceptIssueComment(context, 'issue_comment.edited', payload, comment);
-    });
+      await acceptIssueComment(delivery, 'issue_comment.edited', payload, comment);
+    },
 
-    app.on('pull_request_review_comment.created', async (context) => {
-      const { payload } = context;
-      if (context.isBot || payload.comment.user?.type === 'Bot') return;
+    async 'pull_request_review_comment.created'(delivery: WebhookDelivery<Payload<'pull_request_review_comment.created'>>) {
+      const { payload } = delivery;
+      if (isBot(payload) || payload.comment.user?.type === 'Bot') return;
       if (!parseCommand(payload.comment.body)) return;
-      await acceptReview(context, 'pull_request_review_comment.created', payload, payload.comment.body, {
+      await acceptReview(delivery, 'pull_request_review_comment.created', payload, payload.comment.body, {
         id: payload.comment.id,
         kind: 'review_comment',
         path: payload.comment.path,
         line: payload.comment.line ?? payload.comment.original_line ?? null,
         diffHunk: payload.comment.diff_hunk,
       });
-    });
+    },
 
-    app.on('pull_request_review.submitted', async (context) => {
-      const { payload } = context;
-      if (context.isBot || !payload.review.body || !parseCommand(payload.review.body)) return;
-      await acceptReview(context, 'pull_request_review.submitted', payload, payload.review.body, { id: payload.review.id, kind: 'review' });
-    });
+    async 'pull_request_review.submitted'(delivery: WebhookDelivery<Payload<'pull_request_review.submitted'>>) {
+      const { payload } = delivery;
+      if (isBot(payload) || !payload.review.body || !parseCommand(payload.review.body)) return;
+      await acceptReview(delivery, 'pull_request_review.submitted', payload, payload.review.body, { id: payload.review.id, kind: 'review' });
+    },
   };
+  return handlers;
+}
+
+/** The handlers as a Probot app function: `probot.receive` (and Probot's own middleware) reach them so. */
+export function onProbot(handlers: WebhookHandlers) {
+  return (app: Probot): void => {
+    for (const [name, handler] of Object.entries(handlers)) {
+      app.on(name as EventName, (context: Context) => handler({ id: context.id, name: context.name, payload: context.payload as never }));
+    }
+  };
+}
+
+/** The webhook handlers as a Probot app function (see {@link createWebhookHandlers}). */
+export function createGithubApp(deps: GithubAppDeps) {
+  return onProbot(createWebhookHandlers(deps));
 }

@@ -20,6 +20,12 @@ export interface BodyLimitOptions {
   webhookPath: string;
   maxBytes?: number;
   log?: Logger;
+  /**
+   * What takes a webhook POST once its body is read (src/github/webhook-receiver.ts). Without it
+   * the body is handed on to the server's own listeners as `req.body`, which Probot's middleware
+   * takes as the payload instead of reading it again.
+   */
+  onBody?: (req: IncomingMessage, res: ServerResponse, body: string) => unknown;
 }
 
 const trimSlashes = (path: string) => path.replace(/\/+$/, '') || '/';
@@ -78,6 +84,7 @@ export function limitRequestBodies(server: Server, options: BodyLimitOptions): v
     if (Number.isFinite(declared) && declared > maxBytes) return refuse(req, res, declared);
     readBody(req, maxBytes).then(
       (text) => {
+        if (options.onBody) return options.onBody(req, res, text);
         (req as IncomingMessage & { body?: string }).body = text;
         pass(req, res);
       },

@@ -4,7 +4,8 @@ import { attachApi } from '../api/index.js';
 import type { Metrics } from '../api/metrics.js';
 import type { AppEnv } from '../config/env.js';
 import { AutocoderError } from '../engine/errors.js';
-import { createGithubApp } from '../github/app.js';
+import { createWebhookHandlers, onProbot } from '../github/app.js';
+import { createWebhookReceiver, type WebhookHandlers } from '../github/webhook-receiver.js';
 import { createIntake } from '../github/intake.js';
 import { budgetSettingsFrom } from '../github/budgets.js';
 import { renderProgressComment } from '../github/render.js';
@@ -16,7 +17,7 @@ import { createGithubExecutor, githubAuth } from './github-executor.js';
 import { createLogger, withRequestLogAtDebug } from './logger.js';
 import { detectSandbox } from '../engine/sandbox/index.js';
 import { lastEnvironScrub } from './scrub-env.js';
-import { limitRequestBodies } from './body-limit.js';
+import { limitRequestBodies, type BodyLimitOptions } from './body-limit.js';
 import { expiryAwareOctokit } from '../github/token-expiry.js';
 import { pacedOctokit } from '../github/write-limits.js';
 
@@ -26,11 +27,12 @@ function probotEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-/** The GitHub front-end on the core: webhook handlers, intake, and the executor of GitHub runs. */
-export function attachGithub(core: Core, app: Probot, metrics?: Metrics): void {
+/**
+ * The GitHub front-end on the core: webhook handlers, intake, and the executor of GitHub runs.
+ * Returns the handlers, for the HTTP path's receiver (see {@link webhookReceiver}).
+ */
+export function attachGithub(core: Core, app: Probot): WebhookHandlers {
   const { store, log, secrets } = core;
-  if (metrics) countWebhooks(app, metrics);
-  gateWebhooks(app, core);
   const { getOctokit } = githubAuth(app);
   // With REDIS_URL the workers execute it; the source is still registered, so its tasks are queued.
   core.addExecutor('github', createGithubExecutor(core, app), async (task: TaskRecord) => {
@@ -63,58 +65,52 @@ export function attachGithub(core: Core, app: Probot, metrics?: Metrics): void {
     log,
     budgets: budgetSettingsFrom(core.env),
   });
-  createGithubApp({ store, intake, log })(app);
+  const handlers = createWebhookHandlers({ store, intake, log });
+  onProbot(handlers)(app);
   intake.recover();
+  return handlers;
 }
 
 /**
- * With Redis as the queue, a delivery is only taken in while Redis answers: otherwise the webhook
- * gets a 503 at once (GitHub can deliver it again) instead of a run that could never be queued.
- * Probot's webhook middleware is the first handler of its server, before any of ours, so the
- * check goes in front of that middleware itself.
+ * What answers the webhook path's POSTs (src/github/webhook-receiver.ts), counted in the metrics.
+ * With Redis as the queue, a delivery is only taken in while Redis answers: otherwise it gets a
+ * 503 at once (GitHub can deliver it again) instead of a run that could never be queued.
  */
-function gateWebhooks(app: Probot, core: Core): void {
-  if (!core.env.redisUrl) return;
-  const middleware = app.getNodeMiddleware.bind(app);
-  const path = core.env.webhookPath;
-  app.getNodeMiddleware = async (options) => {
-    const inner = await middleware(options);
-    return async (req, res, next) => {
-      if (req.method === 'POST' && new URL(req.url ?? '/', 'http://localhost').pathname === path && !(await core.queueReady())) {
-        core.log.warn('webhook delivery refused: Redis (REDIS_URL) does not answer');
-        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '30' });
-        res.end(JSON.stringify({ error: 'autocoder cannot queue runs right now: its Redis server (REDIS_URL) does not answer. Deliver this webhook again later.' }));
-        return true;
-      }
-      return inner(req, res, next);
-    };
-  };
-}
-
-/** Deliveries by event: `onAny` hears those with a valid signature, `onError` failed handlers and bad signatures. */
-function countWebhooks(app: Probot, metrics: Metrics): void {
-  app.webhooks.onAny((event) => metrics.webhookDelivery(event.name, 'accepted'));
-  app.webhooks.onError((error) => {
-    // A failed handler carries the event; a bad signature carries an Error that carries it.
-    let event = (error as { event?: unknown }).event;
-    while (event instanceof Error) event = (event as { event?: unknown }).event;
-    const name = (event as { name?: unknown } | undefined)?.name;
-    metrics.webhookDelivery(typeof name === 'string' ? name : 'unknown', /signature does not match/.test(error.message) ? 'invalid_signature' : 'error');
+function webhookReceiver(core: Core, handlers: WebhookHandlers, metrics: Metrics | undefined) {
+  return createWebhookReceiver({
+    // Probot's own default ("development"), so that the receiver and `probot.receive` agree.
+    secret: core.env.webhookSecret || 'development',
+    handlers,
+    log: core.log,
+    metrics,
+    ...(core.env.redisUrl
+      ? {
+          accepting: () => core.queueReady(),
+          refusal: 'autocoder cannot queue runs right now: its Redis server (REDIS_URL) does not answer. Deliver this webhook again later.',
+        }
+      : {}),
   });
 }
 
 /**
  * Probot's `run()` starts its HTTP server itself and, in setup mode (no credentials), never calls
  * the app function; a handler added after it returns is never served. So ours is added as the
- * server starts, in both modes, after Probot's own (webhooks, setup pages).
+ * server starts, in both modes, after Probot's own (webhooks, setup pages). `receiver` is asked
+ * for then, after the app function ran (it did not in setup mode, where Probot's middleware
+ * answers webhooks as before).
  */
-async function runProbot(appFn: (app: Probot) => void, handler: HttpHandler, options: Parameters<typeof run>[1]): Promise<Server> {
+async function runProbot(
+  appFn: (app: Probot) => void,
+  handler: HttpHandler,
+  receiver: () => BodyLimitOptions['onBody'],
+  options: Parameters<typeof run>[1],
+): Promise<Server> {
   const start = Server.prototype.start;
   Server.prototype.start = async function (this: Server) {
     this.addHandler(handler);
     const http = await start.call(this);
-    // Probot's webhook middleware reads any body whole: a size limit goes in front of it.
-    limitRequestBodies(http, { webhookPath: options?.env?.WEBHOOK_PATH || '/api/github/webhooks', log: options?.log });
+    // Webhook bodies are read with a size limit, in front of Probot's middleware, then received.
+    limitRequestBodies(http, { webhookPath: options?.env?.WEBHOOK_PATH || '/api/github/webhooks', log: options?.log, onBody: receiver() });
     return http;
   };
   try {
@@ -136,7 +132,12 @@ export async function startServer(env: AppEnv): Promise<number> {
   addDashboardRoutes(core);
   // Last of the routes: the answer for /api/* paths that no front-end took.
   core.addHttpHandler(api.fallback);
-  const server = await runProbot((app) => attachGithub(core, app, api.metrics), (req, res) => core.handle(req, res), {
+  let handlers: WebhookHandlers | undefined;
+  const appFn = (app: Probot) => {
+    handlers = attachGithub(core, app);
+  };
+  const receiver = () => (handlers ? webhookReceiver(core, handlers, api.metrics) : undefined);
+  const server = await runProbot(appFn, (req, res) => core.handle(req, res), receiver, {
     env: probotEnv(process.env),
     log: withRequestLogAtDebug(log),
     // Probot's write limiters, paced to GitHub's guidance rather than one write a second from the first on.

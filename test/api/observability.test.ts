@@ -1,8 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Probot, ProbotOctokit } from 'probot';
-import { attachGithub } from '../../src/runtime/server.js';
+import { createWebhookReceiver } from '../../src/github/webhook-receiver.js';
+import { sendWebhook } from '../helpers/webhooks.js';
+import { startWebhookServer } from '../helpers/webhook-server.js';
 import { startHarness, useHarness } from './harness.js';
 import { MATH_FILES, scriptedModel } from './models.js';
 
@@ -75,24 +75,27 @@ describe('GET /metrics', () => {
     expect(samples.some((s) => s.name === 'process_cpu_user_seconds_total')).toBe(true);
   });
 
-  it('counts webhook deliveries hooked on Probot: accepted, failed handlers, bad signatures', async () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    const probot = new Probot({
-      appId: 1,
-      privateKey,
-      secret: 'webhook-secret',
-      log: pino({ level: 'silent' }),
-      Octokit: ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } })),
-    });
+  it('counts webhook deliveries as the receiver answers them: accepted, failed handlers, bad signatures', async () => {
     const { createMetrics } = await import('../../src/api/metrics.js');
     const metrics = createMetrics(stage.h.core);
-    attachGithub(stage.h.core, probot, metrics);
-    probot.webhooks.on('meta', () => {
-      throw new Error('a handler failed');
+    const receive = createWebhookReceiver({
+      secret: 'webhook-secret',
+      log: pino({ level: 'silent' }),
+      metrics,
+      handlers: {
+        'meta.deleted': async () => {
+          throw new Error('a handler failed');
+        },
+      },
     });
-    await probot.receive({ id: 'd1', name: 'ping', payload: { zen: 'hi', hook_id: 1 } } as any);
-    await probot.receive({ id: 'd2', name: 'meta', payload: { action: 'deleted', hook_id: 1 } } as any).catch(() => undefined);
-    await probot.webhooks.verifyAndReceive({ id: 'd3', name: 'issues', payload: '{}', signature: 'sha256=00' } as any).catch(() => undefined);
+    const server = await startWebhookServer(receive);
+    try {
+      expect((await sendWebhook({ url: server.url, secret: 'webhook-secret', event: 'ping', payload: { zen: 'hi', hook_id: 1 } })).status).toBe(200);
+      expect((await sendWebhook({ url: server.url, secret: 'webhook-secret', event: 'meta', payload: { action: 'deleted', hook_id: 1 } })).status).toBe(500);
+      expect((await sendWebhook({ url: server.url, secret: 'wrong', event: 'issues', payload: {} })).status).toBe(401);
+    } finally {
+      await server.close();
+    }
     const { samples } = parsePrometheus(await metrics.registry.metrics());
     expect(value(samples, 'autocoder_webhook_deliveries_total', { event: 'ping', outcome: 'accepted' })).toBe(1);
     expect(value(samples, 'autocoder_webhook_deliveries_total', { event: 'meta', outcome: 'error' })).toBe(1);
