@@ -10,6 +10,7 @@ import { EventBus } from '../queue/event-bus.js';
 import { RedisRunQueue } from '../queue/redis-queue.js';
 import type { SessionStore } from '../engine/session.js';
 import type { SandboxRequest } from '../engine/sandbox/index.js';
+import { startCheckpointer } from '../store/checkpointer.js';
 import { DispatchStore } from '../store/dispatch-store.js';
 import type { RunStore } from '../store/run-store.js';
 import { createSessionStore, openDatabase, type Db } from '../store/sqlite.js';
@@ -67,6 +68,8 @@ export function createExecutionParts(env: AppEnv) {
 export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = createSecretSet([env.openaiApiKey, env.webhookSecret, env.privateKey, env.apiToken])) {
   const bus = new EventBus();
   const db: Db = openDatabase(env.dataDir);
+  // Checkpoints of the store's log off this thread: a webhook delivery never waits for one.
+  const checkpointer = startCheckpointer(db, log);
   const store = new TaskStore(db, (taskId, addedState) => bus.taskChanged(taskId, addedState));
   const sessions = createSessionStore(db);
   const { workspaces, llm, commandEnv, sandbox } = createExecutionParts(env);
@@ -123,6 +126,7 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
     },
     async stop(timeoutMs?: number): Promise<void> {
       await queue.stop(timeoutMs);
+      await checkpointer.stop();
       db.close();
     },
   };
