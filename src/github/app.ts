@@ -1,6 +1,7 @@
 import type { Context, Probot } from 'probot';
 import type { Logger } from 'pino';
 import { newId } from '../util/ids.js';
+import type { DeliveryInbox } from '../store/inbox.js';
 import type { TaskStore } from '../store/tasks.js';
 import { parseCommand } from './command.js';
 import { parseMarker, planBoxTicked } from './render.js';
@@ -10,6 +11,8 @@ import type { WebhookDelivery, WebhookHandlers } from './webhook-receiver.js';
 
 export interface GithubAppDeps {
   store: TaskStore;
+  /** Where deliveries are stored before they are answered; it turns them into tasks. */
+  inbox: DeliveryInbox;
   /** Takes stored triggers further, in the background (permission, configuration, queue). */
   intake: {
     process(taskId: string): void;
@@ -77,17 +80,15 @@ const isBot = (payload: { sender?: { type?: string } }) => payload.sender?.type 
  * {@link onProbot}.
  */
 export function createWebhookHandlers(deps: GithubAppDeps) {
-  const { store, intake } = deps;
+  const { store, inbox, intake } = deps;
 
   /**
-   * Stores the trigger once per delivery and starts the intake; redeliveries are ignored. Resolves
-   * once the row is committed (deliveries of one moment share a commit, see insertSoon): Probot
-   * answers GitHub when the handler's promise does.
+   * Stores the trigger, in the inbox (src/store/inbox.ts); resolves once it is committed, and the
+   * receiver answers GitHub then. The inbox makes it a task a moment later: see below.
    */
   async function accept(trigger: Trigger, issueNumber: number): Promise<void> {
-    const id = newId('run');
-    const inserted = await store.insertSoon({
-      id,
+    await inbox.add({
+      id: newId('run'),
       source: 'github',
       state: 'received',
       threadKey: threadKey(trigger.repo.owner, trigger.repo.name, issueNumber),
@@ -97,15 +98,19 @@ export function createWebhookHandlers(deps: GithubAppDeps) {
       title: trigger.title,
       request: trigger,
     });
-    // The child logger only when there is something to say: it costs as much as the insert.
-    const log = () => deps.log.child({ delivery: trigger.deliveryId, repo: `${trigger.repo.owner}/${trigger.repo.name}`, issue: issueNumber });
+  }
+
+  // A stored delivery, now a task, goes on to the intake, once per delivery: GitHub's redeliveries
+  // (the same delivery id) are recognised as the inbox moves them, and ignored.
+  inbox.onMoved((task, inserted) => {
+    const trigger = task.request as Trigger;
     if (!inserted) {
-      log().info('delivery seen before; ignored');
+      deps.log.info({ delivery: trigger.deliveryId, repo: task.repo, issue: task.issueNumber }, 'delivery seen before; ignored');
       return;
     }
-    if (deps.log.isLevelEnabled('debug')) log().debug({ taskId: id, event: trigger.event }, 'trigger accepted');
-    intake.process(id);
-  }
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ delivery: trigger.deliveryId, repo: task.repo, issue: task.issueNumber, taskId: task.id, event: trigger.event }, 'trigger accepted');
+    intake.process(task.id);
+  });
 
   /** A review or a review comment on a pull request: a revision of it, for the issue it resolves. */
   function acceptReview(

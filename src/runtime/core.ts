@@ -12,6 +12,7 @@ import type { SessionStore } from '../engine/session.js';
 import type { SandboxRequest } from '../engine/sandbox/index.js';
 import { startCheckpointer } from '../store/checkpointer.js';
 import { DispatchStore } from '../store/dispatch-store.js';
+import { DeliveryInbox } from '../store/inbox.js';
 import type { RunStore } from '../store/run-store.js';
 import { createSessionStore, openDatabase, type Db } from '../store/sqlite.js';
 import { TaskStore, type TaskRecord } from '../store/tasks.js';
@@ -71,6 +72,7 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
   // Checkpoints of the store's log off this thread: a webhook delivery never waits for one.
   const checkpointer = startCheckpointer(db, log);
   const store = new TaskStore(db, (taskId, addedState) => bus.taskChanged(taskId, addedState));
+  const inbox = new DeliveryInbox(db, store, log);
   const sessions = createSessionStore(db);
   const { workspaces, llm, commandEnv, sandbox } = createExecutionParts(env);
   const executors = new Map<string, TaskExecutor>();
@@ -101,6 +103,8 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
     secrets,
     bus,
     store,
+    /** Webhook deliveries, stored before they are answered; they become tasks a moment later. */
+    inbox,
     sessions,
     workspaces,
     llm,
@@ -126,6 +130,7 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
     },
     async stop(timeoutMs?: number): Promise<void> {
       await queue.stop(timeoutMs);
+      inbox.stop();
       await checkpointer.stop();
       db.close();
     },

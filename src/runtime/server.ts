@@ -65,8 +65,10 @@ export function attachGithub(core: Core, app: Probot): WebhookHandlers {
     log,
     budgets: budgetSettingsFrom(core.env),
   });
-  const handlers = createWebhookHandlers({ store, intake, log });
+  const handlers = createWebhookHandlers({ store, inbox: core.inbox, intake, log });
   onProbot(handlers)(app);
+  // Deliveries stored before a restart that had not become tasks yet, then the tasks left half-way.
+  core.inbox.moveAll();
   intake.recover();
   return handlers;
 }

@@ -56,6 +56,12 @@ const MIGRATIONS: string[] = [
      WHERE json_type(data, '$.planCommentId') IN ('integer', 'real');
    CREATE INDEX tasks_pull_requests_by_thread ON tasks (thread_key, created_at)
      WHERE json_type(data, '$.pullRequestNumber') IN ('integer', 'real');`,
+  // Webhook deliveries as they are answered (src/store/inbox.ts): one row appended, one page
+  // written, instead of a task row and its six indexes; moved into tasks in batches afterwards.
+  `CREATE TABLE inbox (
+     seq INTEGER PRIMARY KEY,
+     task TEXT NOT NULL
+   );`,
 ];
 
 export type Db = Database.Database;

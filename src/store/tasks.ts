@@ -161,7 +161,11 @@ export class TaskStore {
     private readonly db: Db,
     private readonly onChange: (taskId: string, addedState?: TaskState) => void = () => {},
   ) {
-    this.insertRows = db.transaction((tasks: NewTask[]) => tasks.map((task) => this.insertRow(task)));
+    this.insertRows = db.transaction((tasks: NewTask[], within: () => void) => {
+      const results = tasks.map((task) => this.insertRow(task));
+      within();
+      return results;
+    });
     this.statements = {
       insert: db.prepare(
         `INSERT OR IGNORE INTO tasks (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at, updated_at)
@@ -232,47 +236,18 @@ export class TaskStore {
   }
 
   /**
-   * {@link insert} for webhook deliveries: the ones that arrive in the same turn of the event loop
-   * are stored in one transaction, one commit for all instead of one each (a commit writes the
-   * table's and its indexes' pages to the log again; under a burst of deliveries that was the
-   * intake's largest cost). Each promise settles once its own row is committed, so a handler that
-   * awaits it answers GitHub only after the delivery is safe.
+   * Stores several new tasks in one transaction, together with whatever `within` writes (the
+   * inbox deletes what it moved here, so that both happen or neither). One result per task, as
+   * {@link insert}'s; listeners hear of the new ones once the transaction is committed.
    */
-  insertSoon(task: NewTask): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.pendingInserts.push({ task, resolve, reject });
-      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
-    });
+  insertBatch(tasks: NewTask[], within: () => void = () => {}): boolean[] {
+    const results = this.insertRows(tasks, within);
+    tasks.forEach((task, i) => results[i] && this.onChange(task.id, task.state));
+    return results;
   }
-
-  private readonly pendingInserts: { task: NewTask; resolve: (inserted: boolean) => void; reject: (error: unknown) => void }[] = [];
 
   // Made once (in the constructor): better-sqlite3 builds a transaction's wrapper anew on every `transaction()` call.
-  private readonly insertRows: (tasks: NewTask[]) => boolean[];
-
-  private flushInserts(): void {
-    const batch = this.pendingInserts.splice(0);
-    let results: boolean[];
-    try {
-      // One row alone is one statement, committed by itself: no BEGIN and COMMIT to run around it
-      // (deliveries one at a time, each the only one of its moment).
-      results = batch.length === 1 ? [this.insertRow(batch[0].task)] : this.insertRows(batch.map(({ task }) => task));
-    } catch {
-      // One row that cannot be stored must not fail the others: each on its own, as `insert` does.
-      for (const item of batch) {
-        try {
-          item.resolve(this.insert(item.task));
-        } catch (error) {
-          item.reject(error);
-        }
-      }
-      return;
-    }
-    batch.forEach((item, i) => {
-      if (results[i]) this.onChange(item.task.id, item.task.state);
-      item.resolve(results[i]);
-    });
-  }
+  private readonly insertRows: (tasks: NewTask[], within: () => void) => boolean[];
 
   private insertRow(task: NewTask): boolean {
     const info = this.statements.insert.run({

@@ -15,6 +15,7 @@ import type { BudgetSettings } from '../../src/github/budgets.js';
 import { createIntake } from '../../src/github/intake.js';
 import type { Octokit } from '../../src/github/octokit.js';
 import type { GithubRun } from '../../src/github/trigger.js';
+import { DeliveryInbox } from '../../src/store/inbox.js';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { TaskStore, type TaskRecord } from '../../src/store/tasks.js';
 import { makeTempDir } from '../helpers/temp-repo.js';
@@ -78,7 +79,8 @@ export async function createHarness(options: { budgets?: BudgetSettings } = {}) 
     redact: (text) => text,
     log,
   });
-  await probot.load(createGithubApp({ store, intake, log }));
+  const inbox = new DeliveryInbox(db, store, log);
+  await probot.load(createGithubApp({ store, inbox, intake, log }));
 
   let deliveries = 0;
   return {
@@ -88,12 +90,16 @@ export async function createHarness(options: { budgets?: BudgetSettings } = {}) 
     notifyQueue,
     abortTask,
     unmatched,
-    /** One delivery, as Probot's webhook middleware hands it over after verifying it. */
-    receive(name: string, payload: Record<string, unknown>, id = `delivery-${++deliveries}`) {
-      return probot.receive({ id, name, payload } as Parameters<Probot['receive']>[0]);
+    /** One delivery, as the receiver hands it over after verifying it; resolves once it is a task (or known as a redelivery). */
+    async receive(name: string, payload: Record<string, unknown>, id = `delivery-${++deliveries}`) {
+      await probot.receive({ id, name, payload } as Parameters<Probot['receive']>[0]);
+      await inbox.idle();
     },
     /** Everything the intake started has finished. */
-    settle: () => intake.idle(),
+    settle: async () => {
+      await inbox.idle();
+      await intake.idle();
+    },
     tasks: (): TaskRecord[] => store.list().reverse(),
     runOf: (task: TaskRecord) => task.data.run as GithubRun,
     async close() {

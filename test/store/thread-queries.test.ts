@@ -158,8 +158,8 @@ describe('TaskStore thread queries', () => {
   });
 });
 
-describe('schema version 3', () => {
-  it('adds the thread indexes to a database made by version 2, keeping its tasks', async () => {
+describe('schema versions 3 and 4', () => {
+  it('adds the thread indexes and the inbox to a database made by version 2, keeping its tasks', async () => {
     dir = await makeTempDir('autocoder-store-');
     // A version 2 database: the first two migrations' tables, one task with a pull request.
     const old = new Database(join(dir, 'autocoder.db'));
@@ -176,7 +176,8 @@ describe('schema version 3', () => {
     old.close();
 
     db = openDatabase(dir);
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM inbox').get()).toEqual({ n: 0 });
     const indexes = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'tasks_%_by_thread'").all().map((r) => r.name).sort();
     expect(indexes).toEqual(['tasks_active_runs_by_thread', 'tasks_plans_by_thread', 'tasks_pull_requests_by_thread', 'tasks_runs_by_thread']);
     const store = new TaskStore(db);
