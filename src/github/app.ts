@@ -103,12 +103,11 @@ export function createWebhookHandlers(deps: GithubAppDeps) {
   // A stored delivery, now a task, goes on to the intake, once per delivery: GitHub's redeliveries
   // (the same delivery id) are recognised as the inbox moves them, and ignored.
   inbox.onMoved((task, inserted) => {
-    const trigger = task.request as Trigger;
     if (!inserted) {
-      deps.log.info({ delivery: trigger.deliveryId, repo: task.repo, issue: task.issueNumber }, 'delivery seen before; ignored');
+      deps.log.info({ delivery: task.deliveryId, repo: task.repo, issue: task.issueNumber }, 'delivery seen before; ignored');
       return;
     }
-    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ delivery: trigger.deliveryId, repo: task.repo, issue: task.issueNumber, taskId: task.id, event: trigger.event }, 'trigger accepted');
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ delivery: task.deliveryId, repo: task.repo, issue: task.issueNumber, taskId: task.id }, 'trigger accepted');
     intake.process(task.id);
   });
 

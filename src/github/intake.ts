@@ -79,16 +79,19 @@ export function createIntake(deps: IntakeDeps) {
   const MAX_AT_ONCE = 4;
   const waiting: string[] = [];
   let active = 0;
+  let stopped = false;
   const startNext = () => {
-    while (active < MAX_AT_ONCE && waiting.length > 0) {
+    while (!stopped && active < MAX_AT_ONCE && waiting.length > 0) {
       const taskId = waiting.shift()!;
       active++;
-      const work = processWithRetries(taskId).finally(() => {
-        active--;
-        inFlight.delete(taskId);
-        pending.delete(work);
-        startNext();
-      });
+      const work = processWithRetries(taskId)
+        .catch((error: unknown) => log.error({ err: error, taskId }, 'could not take the trigger in'))
+        .finally(() => {
+          active--;
+          inFlight.delete(taskId);
+          pending.delete(work);
+          startNext();
+        });
       pending.add(work);
     }
   };
@@ -465,6 +468,8 @@ export function createIntake(deps: IntakeDeps) {
         await handle(store.get(taskId)!);
         return;
       } catch (error) {
+        // Shutting down (the store may be closed already): the trigger stays received, for the next start.
+        if (stopped) return;
         const status = (error as { status?: number }).status;
         const transient = status === undefined || status >= 500 || status === 429;
         if (!transient || attempt >= 3) {
@@ -518,6 +523,18 @@ export function createIntake(deps: IntakeDeps) {
     },
     async idle(): Promise<void> {
       while (pending.size > 0) await Promise.all([...pending]);
+    },
+    /**
+     * Starts nothing more and waits, at most `timeoutMs`, for what is under way (shutting down).
+     * Triggers not taken further stay `received` in the store, and `recover` takes them at the
+     * next start.
+     */
+    async stop(timeoutMs = 10_000): Promise<void> {
+      stopped = true;
+      waiting.length = 0;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
     },
   };
 }

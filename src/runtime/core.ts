@@ -78,6 +78,7 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
   const executors = new Map<string, TaskExecutor>();
   const abandonedHandlers = new Map<string, (task: TaskRecord) => Promise<void>>();
   const httpHandlers: HttpHandler[] = [];
+  const stopHooks: (() => Promise<void>)[] = [];
   const onAbandoned = async (task: TaskRecord) => {
     await abandonedHandlers.get(task.source)?.(task);
   };
@@ -118,6 +119,10 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
       executors.set(source, execute);
       if (onAbandoned) abandonedHandlers.set(source, onAbandoned);
     },
+    /** Runs when the core stops, while the queue waits for its runs: a front-end stops taking work in. */
+    onStop(hook: () => Promise<void>): void {
+      stopHooks.push(hook);
+    },
     addHttpHandler(handler: HttpHandler): void {
       httpHandlers.push(handler);
     },
@@ -129,7 +134,7 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
       return false;
     },
     async stop(timeoutMs?: number): Promise<void> {
-      await queue.stop(timeoutMs);
+      await Promise.all([...stopHooks.map((hook) => hook()), queue.stop(timeoutMs)]);
       inbox.stop();
       await checkpointer.stop();
       db.close();

@@ -70,6 +70,7 @@ export function attachGithub(core: Core, app: Probot): WebhookHandlers {
   // Deliveries stored before a restart that had not become tasks yet, then the tasks left half-way.
   core.inbox.moveAll();
   intake.recover();
+  core.onStop(() => intake.stop());
   return handlers;
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from './sqlite.js';
-import type { NewTask, TaskStore } from './tasks.js';
+import type { NewTask, TaskState, TaskStore } from './tasks.js';
 
 /**
  * Most deliveries moved into the task table in one transaction, which blocks the event loop for
@@ -12,7 +12,16 @@ const MOVE_BATCH = 64;
 /** After a failed move (the disk full, say), the next try; the deliveries stay in the inbox meanwhile. */
 const RETRY_MS = 1_000;
 
-type Moved = (task: NewTask, inserted: boolean) => void;
+/** What a moved delivery's listener is told of it. */
+export interface MovedTask {
+  id: string;
+  state: TaskState;
+  deliveryId: string | null;
+  repo: string | null;
+  issueNumber: number | null;
+}
+
+type Moved = (task: MovedTask, inserted: boolean) => void;
 
 /**
  * Where a webhook delivery is stored before GitHub gets its answer, and from where it becomes a
@@ -22,9 +31,10 @@ type Moved = (task: NewTask, inserted: boolean) => void;
  * unique index, the state and thread indexes, and the partial ones), each a 4 KB frame of the
  * log: measured on this machine kind, 60-80 µs for every delivery that arrives alone, the largest
  * part of the intake's time to the 2xx. An inbox row is one page appended to one table. The rows
- * are then moved into the task table in batches, many tasks to one commit, each move deleting
- * the rows it took in the same transaction, so that a crash at any point loses nothing and moves
- * nothing twice. A delivery seen before is recognised there, by the tasks' unique delivery ids.
+ * are then moved into the task table in batches, many tasks to one commit, by one INSERT ...
+ * SELECT in SQLite (no row goes through JavaScript), each move deleting the rows it took in the
+ * same transaction, so that a crash at any point loses nothing and moves nothing twice. A
+ * delivery seen before is recognised there, by the tasks' unique delivery ids.
  *
  * Moves come at once when the inbox has been quiet, and at most every `moveEveryMs` while
  * deliveries keep arriving, so that they are batched under load; a batch that leaves more behind
@@ -32,7 +42,7 @@ type Moved = (task: NewTask, inserted: boolean) => void;
  */
 export class DeliveryInbox {
   private readonly statements;
-  private readonly pending: { task: string; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private readonly pending: { row: InboxRow; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private listener: Moved = () => {};
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastMove = 0;
@@ -40,24 +50,43 @@ export class DeliveryInbox {
   private stopped = false;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly store: TaskStore,
     private readonly log?: Logger,
     private readonly moveEveryMs = 10,
   ) {
     this.statements = {
-      add: db.prepare('INSERT INTO inbox (task) VALUES (?)'),
-      next: db.prepare<[number], { seq: number; task: string }>('SELECT seq, task FROM inbox ORDER BY seq LIMIT ?'),
+      add: db.prepare<InboxRow>(
+        `INSERT INTO inbox (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at)
+         VALUES (@id, @source, @state, @threadKey, @deliveryId, @repo, @issueNumber, @title, @model, @request, @data, @now)`,
+      ),
+      batch: db.prepare<[number], MovedTask & { seq: number }>(
+        'SELECT seq, id, state, delivery_id AS deliveryId, repo, issue_number AS issueNumber FROM inbox ORDER BY seq LIMIT ?',
+      ),
+      // In arrival order (the task table's order within a thread is created_at, then rowid);
+      // OR IGNORE leaves out a delivery id seen before, and RETURNING names the ones stored.
+      move: db.prepare<[number], { id: string }>(
+        `INSERT OR IGNORE INTO tasks (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at, updated_at)
+         SELECT id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at, created_at
+           FROM inbox WHERE seq <= ? ORDER BY seq
+         RETURNING id`,
+      ),
       removeUpTo: db.prepare('DELETE FROM inbox WHERE seq <= ?'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inbox'),
     };
-    this.addMany = db.transaction((tasks: string[]) => {
-      for (const task of tasks) this.statements.add.run(task);
+    this.addMany = db.transaction((rows: InboxRow[]) => {
+      for (const row of rows) this.statements.add.run(row);
+    });
+    this.moveUpTo = db.transaction((seq: number) => {
+      const stored = new Set(this.statements.move.all(seq).map((row) => row.id));
+      this.statements.removeUpTo.run(seq);
+      return stored;
     });
   }
 
   // Made once: better-sqlite3 builds a transaction's wrapper anew on every `transaction()` call.
-  private readonly addMany: (tasks: string[]) => void;
+  private readonly addMany: (rows: InboxRow[]) => void;
+  private readonly moveUpTo: (seq: number) => Set<string>;
 
   /** Hears every task as it is moved into the store; `inserted` is false for a delivery seen before. */
   onMoved(listener: Moved): void {
@@ -71,11 +100,10 @@ export class DeliveryInbox {
    */
   add(task: NewTask): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ task: JSON.stringify(task), resolve, reject });
+      this.pending.push({ row: inboxRow(task), resolve, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
-
   /** Deliveries stored and not yet moved into the task table. */
   size(): number {
     return this.statements.count.get()!.n;
@@ -106,15 +134,25 @@ export class DeliveryInbox {
     if (batch.length === 0) return;
     try {
       // One row alone is one statement, committed by itself: no BEGIN and COMMIT around it.
-      if (batch.length === 1) this.statements.add.run(batch[0].task);
-      else this.addMany(batch.map(({ task }) => task));
+      if (batch.length === 1) this.statements.add.run(batch[0].row);
+      else this.addMany(batch.map(({ row }) => row));
+      for (const { resolve } of batch) resolve();
     } catch (error) {
-      for (const { reject } of batch) reject(error);
-      this.wakeWaiters();
-      return;
+      if (batch.length === 1) batch[0].reject(error);
+      else {
+        // One row that cannot be stored must not fail the others: each on its own.
+        for (const { row, resolve, reject } of batch) {
+          try {
+            this.statements.add.run(row);
+            resolve();
+          } catch (rowError) {
+            reject(rowError);
+          }
+        }
+      }
     }
-    for (const { resolve } of batch) resolve();
     this.schedule();
+    this.wakeWaiters();
   }
 
   private schedule(delayMs?: number): void {
@@ -148,17 +186,18 @@ export class DeliveryInbox {
   /** One transaction: up to MOVE_BATCH tasks stored, their inbox rows deleted. Returns how many it took. */
   private moveBatch(): number {
     this.lastMove = Date.now();
-    const rows = this.statements.next.all(MOVE_BATCH);
+    const rows = this.statements.batch.all(MOVE_BATCH);
     if (rows.length === 0) return 0;
-    const tasks = rows.map((row) => JSON.parse(row.task) as NewTask);
-    const inserted = this.store.insertBatch(tasks, () => this.statements.removeUpTo.run(rows[rows.length - 1].seq));
-    tasks.forEach((task, i) => {
+    const stored = this.moveUpTo(rows[rows.length - 1].seq);
+    const tasks = rows.map(({ seq: _seq, ...task }) => task);
+    this.store.announceAdded(tasks.filter((task) => stored.has(task.id)));
+    for (const task of tasks) {
       try {
-        this.listener(task, inserted[i]);
+        this.listener(task, stored.has(task.id));
       } catch (error) {
         this.log?.error({ err: error, taskId: task.id }, 'a stored delivery could not be taken further');
       }
-    });
+    }
     return rows.length;
   }
 
@@ -166,4 +205,25 @@ export class DeliveryInbox {
     if (this.pending.length > 0 || this.timer) return;
     this.waiters.splice(0).forEach((wake) => wake());
   }
+}
+
+type InboxRow = Record<'id' | 'source' | 'state' | 'request' | 'data' | 'now', string> &
+  Record<'threadKey' | 'deliveryId' | 'repo' | 'title' | 'model', string | null> & { issueNumber: number | null };
+
+/** A task as its inbox row: the values of the task table's columns, serialised now (a value JSON cannot hold fails here, alone). */
+function inboxRow(task: NewTask): InboxRow {
+  return {
+    id: task.id,
+    source: task.source,
+    state: task.state,
+    threadKey: task.threadKey ?? null,
+    deliveryId: task.deliveryId ?? null,
+    repo: task.repo ?? null,
+    issueNumber: task.issueNumber ?? null,
+    title: task.title ?? null,
+    model: task.model ?? null,
+    request: JSON.stringify(task.request),
+    data: JSON.stringify(task.data ?? {}),
+    now: new Date().toISOString(),
+  };
 }

@@ -57,10 +57,22 @@ const MIGRATIONS: string[] = [
    CREATE INDEX tasks_pull_requests_by_thread ON tasks (thread_key, created_at)
      WHERE json_type(data, '$.pullRequestNumber') IN ('integer', 'real');`,
   // Webhook deliveries as they are answered (src/store/inbox.ts): one row appended, one page
-  // written, instead of a task row and its six indexes; moved into tasks in batches afterwards.
+  // written, instead of a task row and its six indexes; moved into tasks in batches afterwards,
+  // by one INSERT ... SELECT, so the columns are the tasks' own.
   `CREATE TABLE inbox (
      seq INTEGER PRIMARY KEY,
-     task TEXT NOT NULL
+     id TEXT NOT NULL,
+     source TEXT NOT NULL,
+     state TEXT NOT NULL,
+     thread_key TEXT,
+     delivery_id TEXT,
+     repo TEXT,
+     issue_number INTEGER,
+     title TEXT,
+     model TEXT,
+     request TEXT NOT NULL,
+     data TEXT NOT NULL,
+     created_at TEXT NOT NULL
    );`,
 ];
 

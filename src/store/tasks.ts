@@ -161,11 +161,6 @@ export class TaskStore {
     private readonly db: Db,
     private readonly onChange: (taskId: string, addedState?: TaskState) => void = () => {},
   ) {
-    this.insertRows = db.transaction((tasks: NewTask[], within: () => void) => {
-      const results = tasks.map((task) => this.insertRow(task));
-      within();
-      return results;
-    });
     this.statements = {
       insert: db.prepare(
         `INSERT OR IGNORE INTO tasks (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at, updated_at)
@@ -235,19 +230,10 @@ export class TaskStore {
     return inserted;
   }
 
-  /**
-   * Stores several new tasks in one transaction, together with whatever `within` writes (the
-   * inbox deletes what it moved here, so that both happen or neither). One result per task, as
-   * {@link insert}'s; listeners hear of the new ones once the transaction is committed.
-   */
-  insertBatch(tasks: NewTask[], within: () => void = () => {}): boolean[] {
-    const results = this.insertRows(tasks, within);
-    tasks.forEach((task, i) => results[i] && this.onChange(task.id, task.state));
-    return results;
+  /** Tells the store's listeners of tasks that another writer of the table added (the inbox's moves). */
+  announceAdded(tasks: { id: string; state: TaskState }[]): void {
+    for (const task of tasks) this.onChange(task.id, task.state);
   }
-
-  // Made once (in the constructor): better-sqlite3 builds a transaction's wrapper anew on every `transaction()` call.
-  private readonly insertRows: (tasks: NewTask[], within: () => void) => boolean[];
 
   private insertRow(task: NewTask): boolean {
     const info = this.statements.insert.run({

@@ -69,16 +69,18 @@ export async function createHarness(options: { budgets?: BudgetSettings } = {}) 
   const probot = new Probot({ appId: 123, privateKey, Octokit: TestOctokit, log });
   const notifyQueue = vi.fn();
   const abortTask = vi.fn((_taskId: string) => false);
-  const intake = createIntake({
-    store,
-    getOctokit: async (id) => (await probot.auth(id)) as unknown as Octokit,
-    notifyQueue,
-    abortTask,
-    defaultModel: 'test-model',
-    budgets: options.budgets,
-    redact: (text) => text,
-    log,
-  });
+  const newIntake = () =>
+    createIntake({
+      store,
+      getOctokit: async (id) => (await probot.auth(id)) as unknown as Octokit,
+      notifyQueue,
+      abortTask,
+      defaultModel: 'test-model',
+      budgets: options.budgets,
+      redact: (text) => text,
+      log,
+    });
+  const intake = newIntake();
   const inbox = new DeliveryInbox(db, store, log);
   await probot.load(createGithubApp({ store, inbox, intake, log }));
 
@@ -95,6 +97,8 @@ export async function createHarness(options: { budgets?: BudgetSettings } = {}) 
       await probot.receive({ id, name, payload } as Parameters<Probot['receive']>[0]);
       await inbox.idle();
     },
+    /** Another intake on the same store, as the next process after a restart has (its handlers are not registered). */
+    restartIntake: () => newIntake(),
     /** Everything the intake started has finished. */
     settle: async () => {
       await inbox.idle();

@@ -189,3 +189,26 @@ describe('a label on an issue', () => {
     expect(h.notifyQueue).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('shutting down', () => {
+  it('the intake stopped takes nothing further: the trigger stays received, and the next start takes it in', async () => {
+    await h.intake.stop();
+    await h.receive('issues', labeled());
+    await h.settle();
+    // Nothing was asked of GitHub (nock would have reported an unmatched call), nothing queued.
+    expect(h.unmatched).toEqual([]);
+    expect(h.tasks().map((t) => t.state)).toEqual(['received']);
+    expect(h.notifyQueue).not.toHaveBeenCalled();
+
+    // The next process: the same store, a new intake that recovers what was left.
+    const scope = github();
+    permission(scope, 'mia', 'write');
+    config(scope, null);
+    queuesRun(scope, `${R}/issues/7/reactions`, 7);
+    const next = h.restartIntake();
+    next.recover();
+    await next.idle();
+    expectOnly(h, scope);
+    expect(h.tasks().map((t) => t.state)).toEqual(['queued']);
+  });
+});
