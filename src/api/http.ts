@@ -38,7 +38,12 @@ function tooLarge(limit: number): ApiError {
  * The request body as text, refused with 413 past `limit`. A refused body is drained rather than
  * cut off, so the client reads the 413 instead of a reset connection.
  */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString('utf8');
+}
+
+/** {@link readBody}, as the bytes that were sent (a webhook's signature is over them). */
+export function readBodyBytes(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
@@ -60,7 +65,7 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
     req.on('end', () => {
       if (settled) return;
       settled = true;
-      resolve(Buffer.concat(parts).toString('utf8'));
+      resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts));
     });
     req.on('error', fail);
   });

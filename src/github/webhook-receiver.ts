@@ -27,7 +27,7 @@ export interface WebhookReceiverOptions {
 }
 
 /** `X-Hub-Signature-256` over the raw body: `sha256=` and the hex HMAC with the webhook secret. */
-export function signatureMatches(secret: string, body: string, signature: string): boolean {
+export function signatureMatches(secret: string, body: Buffer | string, signature: string): boolean {
   const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
   const given = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);
@@ -58,7 +58,7 @@ const fail = (res: ServerResponse, status: number, error: string) => answer(res,
  */
 export function createWebhookReceiver(options: WebhookReceiverOptions) {
   const { handlers, log, metrics } = options;
-  return async function receiveWebhook(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+  return async function receiveWebhook(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const type = req.headers['content-type'];
     if (typeof type !== 'string' || !JSON_TYPE.test(type)) return fail(res, 415, 'Unsupported "Content-Type" header value. Must be "application/json"');
     const missing = REQUIRED_HEADERS.filter((header) => typeof req.headers[header] !== 'string');
@@ -77,7 +77,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions) {
     }
     let payload: { action?: unknown } | null;
     try {
-      payload = JSON.parse(body);
+      payload = JSON.parse(body.toString('utf8'));
     } catch (error) {
       payload = null;
       log.warn({ event: name, delivery: id, reason: (error as Error).message }, 'webhook delivery refused: the payload is not JSON');

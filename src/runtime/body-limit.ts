@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { ApiError, readBody } from '../api/http.js';
+import { ApiError, readBodyBytes } from '../api/http.js';
 
 /**
  * The largest webhook delivery read. GitHub itself caps deliveries at 25 MB, but the events
@@ -25,7 +25,7 @@ export interface BodyLimitOptions {
    * the body is handed on to the server's own listeners as `req.body`, which Probot's middleware
    * takes as the payload instead of reading it again.
    */
-  onBody?: (req: IncomingMessage, res: ServerResponse, body: string) => unknown;
+  onBody?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => unknown;
 }
 
 const trimSlashes = (path: string) => path.replace(/\/+$/, '') || '/';
@@ -82,10 +82,10 @@ export function limitRequestBodies(server: Server, options: BodyLimitOptions): v
     if (req.method !== 'POST' || pathname !== webhookPath) return pass(req, res);
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) return refuse(req, res, declared);
-    readBody(req, maxBytes).then(
-      (text) => {
-        if (options.onBody) return options.onBody(req, res, text);
-        (req as IncomingMessage & { body?: string }).body = text;
+    readBodyBytes(req, maxBytes).then(
+      (bytes) => {
+        if (options.onBody) return options.onBody(req, res, bytes);
+        (req as IncomingMessage & { body?: string }).body = bytes.toString('utf8');
         pass(req, res);
       },
       (error: unknown) => {

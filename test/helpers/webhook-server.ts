@@ -8,7 +8,7 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
  * An HTTP server on 127.0.0.1 whose webhook POSTs go, as in the app, through the body limit to
  * `onBody` (a webhook receiver); anything else is answered 404, as by a server with no other route.
  */
-export async function startWebhookServer(onBody: (req: IncomingMessage, res: ServerResponse, body: string) => unknown) {
+export async function startWebhookServer(onBody: (req: IncomingMessage, res: ServerResponse, body: Buffer) => unknown) {
   const server = createServer((_req, res) => {
     res.writeHead(404);
     res.end();
