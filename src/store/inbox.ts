@@ -104,6 +104,7 @@ export class DeliveryInbox {
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
+
   /** Deliveries stored and not yet moved into the task table. */
   size(): number {
     return this.statements.count.get()!.n;
