@@ -208,7 +208,7 @@ export const intakeBench: Benchmark = {
             ? {
                 pass: a.p99 < 20 && a.errors === 0,
                 // Little's law: with 64 always in flight, the mean time to the answer is 64 / throughput.
-                note: `with ${concurrency} deliveries always in flight the mean time to the 2xx is ${concurrency} / throughput, so a p99 under 20 ms needs more than ${Math.round(concurrency / 0.02)} deliveries/s from one process; the bare Probot app reached ${b.perSecond.toFixed(0)}/s. p99 of each round: app ${servers[1].runs[i].map((r) => formatMs(r.p99)).join(', ')}; bare Probot ${servers[0].runs[i].map((r) => formatMs(r.p99)).join(', ')} (a round's p99 is its 40 slowest answers: one pause of the process, by the scheduler or the garbage collector, while 64 wait moves it)`,
+                note: `with ${concurrency} deliveries always in flight the mean time to the 2xx is ${concurrency} / throughput, so a p99 under 20 ms needs more than ${Math.round(concurrency / 0.02)} deliveries/s from one process; the bare Probot app reached ${b.perSecond.toFixed(0)}/s. p99 of each round: app ${servers[1].runs[i].map((r) => formatMs(r.p99)).join(', ')}; bare Probot ${servers[0].runs[i].map((r) => formatMs(r.p99)).join(', ')} (a round's p99 is its ${Math.round(a.count / 100)} slowest answers: one pause of the process, by the scheduler or the garbage collector, while 64 wait moves it)`,
               }
             : {}),
         });
