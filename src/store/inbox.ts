@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from './sqlite.js';
-import type { NewTask, TaskState, TaskStore } from './tasks.js';
+import { newTaskRow, type NewTask, type NewTaskRow, type TaskState, type TaskStore } from './tasks.js';
 
 /**
  * Most deliveries moved into the task table in one transaction, which blocks the event loop for
@@ -42,7 +42,7 @@ type Moved = (task: MovedTask, inserted: boolean) => void;
  */
 export class DeliveryInbox {
   private readonly statements;
-  private readonly pending: { row: InboxRow; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private readonly pending: { row: NewTaskRow; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private listener: Moved = () => {};
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastMove = 0;
@@ -56,7 +56,7 @@ export class DeliveryInbox {
     private readonly moveEveryMs = 10,
   ) {
     this.statements = {
-      add: db.prepare<InboxRow>(
+      add: db.prepare<NewTaskRow>(
         `INSERT INTO inbox (id, source, state, thread_key, delivery_id, repo, issue_number, title, model, request, data, created_at)
          VALUES (@id, @source, @state, @threadKey, @deliveryId, @repo, @issueNumber, @title, @model, @request, @data, @now)`,
       ),
@@ -74,7 +74,7 @@ export class DeliveryInbox {
       removeUpTo: db.prepare('DELETE FROM inbox WHERE seq <= ?'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inbox'),
     };
-    this.addMany = db.transaction((rows: InboxRow[]) => {
+    this.addMany = db.transaction((rows: NewTaskRow[]) => {
       for (const row of rows) this.statements.add.run(row);
     });
     this.moveUpTo = db.transaction((seq: number) => {
@@ -85,7 +85,7 @@ export class DeliveryInbox {
   }
 
   // Made once: better-sqlite3 builds a transaction's wrapper anew on every `transaction()` call.
-  private readonly addMany: (rows: InboxRow[]) => void;
+  private readonly addMany: (rows: NewTaskRow[]) => void;
   private readonly moveUpTo: (seq: number) => Set<string>;
 
   /** Hears every task as it is moved into the store; `inserted` is false for a delivery seen before. */
@@ -100,7 +100,7 @@ export class DeliveryInbox {
    */
   add(task: NewTask): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ row: inboxRow(task), resolve, reject });
+      this.pending.push({ row: newTaskRow(task), resolve, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -206,25 +206,4 @@ export class DeliveryInbox {
     if (this.pending.length > 0 || this.timer) return;
     this.waiters.splice(0).forEach((wake) => wake());
   }
-}
-
-type InboxRow = Record<'id' | 'source' | 'state' | 'request' | 'data' | 'now', string> &
-  Record<'threadKey' | 'deliveryId' | 'repo' | 'title' | 'model', string | null> & { issueNumber: number | null };
-
-/** A task as its inbox row: the values of the task table's columns, serialised now (a value JSON cannot hold fails here, alone). */
-function inboxRow(task: NewTask): InboxRow {
-  return {
-    id: task.id,
-    source: task.source,
-    state: task.state,
-    threadKey: task.threadKey ?? null,
-    deliveryId: task.deliveryId ?? null,
-    repo: task.repo ?? null,
-    issueNumber: task.issueNumber ?? null,
-    title: task.title ?? null,
-    model: task.model ?? null,
-    request: JSON.stringify(task.request),
-    data: JSON.stringify(task.data ?? {}),
-    now: new Date().toISOString(),
-  };
 }

@@ -104,6 +104,28 @@ interface Row {
   finished_at: string | null;
 }
 
+/** A new task as the named values of its row's columns (`@id` … `@now`), serialised now. */
+export type NewTaskRow = Record<'id' | 'source' | 'state' | 'request' | 'data' | 'now', string> &
+  Record<'threadKey' | 'deliveryId' | 'repo' | 'title' | 'model', string | null> & { issueNumber: number | null };
+
+/** {@link NewTaskRow} of a task; a value JSON cannot hold fails here. The inbox stores the same row. */
+export function newTaskRow(task: NewTask): NewTaskRow {
+  return {
+    id: task.id,
+    source: task.source,
+    state: task.state,
+    threadKey: task.threadKey ?? null,
+    deliveryId: task.deliveryId ?? null,
+    repo: task.repo ?? null,
+    issueNumber: task.issueNumber ?? null,
+    title: task.title ?? null,
+    model: task.model ?? null,
+    request: JSON.stringify(task.request),
+    data: JSON.stringify(task.data ?? {}),
+    now: new Date().toISOString(),
+  };
+}
+
 function toRecord(row: Row): TaskRecord {
   return {
     id: row.id,
@@ -236,21 +258,7 @@ export class TaskStore {
   }
 
   private insertRow(task: NewTask): boolean {
-    const info = this.statements.insert.run({
-      id: task.id,
-      source: task.source,
-      state: task.state,
-      threadKey: task.threadKey ?? null,
-      deliveryId: task.deliveryId ?? null,
-      repo: task.repo ?? null,
-      issueNumber: task.issueNumber ?? null,
-      title: task.title ?? null,
-      model: task.model ?? null,
-      request: JSON.stringify(task.request),
-      data: JSON.stringify(task.data ?? {}),
-      now: new Date().toISOString(),
-    });
-    return info.changes === 1;
+    return this.statements.insert.run(newTaskRow(task)).changes === 1;
   }
 
   get<Request = unknown>(id: string): TaskRecord<Request> | undefined {
