@@ -66,6 +66,26 @@ function issueOfPullRequest(body: string | null | undefined, prNumber: number): 
   return Number.isInteger(issue) && issue > 0 ? issue : prNumber;
 }
 
+/** What every trigger carries: its event and delivery, the installation and repository, who sent it, and what it is on. */
+function triggerOn(
+  event: Trigger['event'],
+  delivery: WebhookDelivery,
+  payload: { installation?: { id: number }; repository: RepoPayload; sender: { login: string; id: number; type: string } },
+  on: { number: number; isPullRequest: boolean; title: string; body?: string | null },
+): Trigger {
+  return {
+    event,
+    deliveryId: delivery.id,
+    installationId: payload.installation!.id,
+    repo: repoOf(payload.repository),
+    number: on.number,
+    isPullRequest: on.isPullRequest,
+    title: on.title,
+    body: on.body ?? '',
+    sender: senderOf(payload.sender),
+  };
+}
+
 /** A webhook's payload, as GitHub's schema types it (through Probot's context). */
 type EventName = Exclude<Parameters<Probot['on']>[0], unknown[]>;
 type Payload<E extends EventName> = Context<E>['payload'];
@@ -121,15 +141,7 @@ export function createWebhookHandlers(deps: GithubAppDeps) {
   ): Promise<void> {
     const pr = payload.pull_request;
     const trigger: Trigger = {
-      event,
-      deliveryId: delivery.id,
-      installationId: payload.installation!.id,
-      repo: repoOf(payload.repository),
-      number: pr.number,
-      isPullRequest: true,
-      title: pr.title,
-      body: pr.body ?? '',
-      sender: senderOf(payload.sender),
+      ...triggerOn(event, delivery, payload, { number: pr.number, isPullRequest: true, title: pr.title, body: pr.body }),
       commandText,
       comment,
       pullRequest: pullRequestOf(pr),
@@ -156,15 +168,7 @@ export function createWebhookHandlers(deps: GithubAppDeps) {
     const { issue } = payload;
     const isPullRequest = Boolean(issue.pull_request);
     const trigger: Trigger = {
-      event,
-      deliveryId: delivery.id,
-      installationId: payload.installation!.id,
-      repo: repoOf(payload.repository),
-      number: issue.number,
-      isPullRequest,
-      title: issue.title,
-      body: issue.body ?? '',
-      sender: senderOf(payload.sender),
+      ...triggerOn(event, delivery, payload, { number: issue.number, isPullRequest, title: issue.title, body: issue.body }),
       ...(commandText === undefined ? {} : { commandText }),
       comment: { id: comment.id, kind: 'issue_comment' },
     };
@@ -175,17 +179,10 @@ export function createWebhookHandlers(deps: GithubAppDeps) {
     async 'issues.labeled'(delivery: WebhookDelivery<Payload<'issues.labeled'>>) {
       const { payload } = delivery;
       if (isBot(payload) || !payload.label || payload.issue.pull_request) return;
+      const { issue } = payload;
       const trigger: Trigger = {
-        event: 'issues.labeled',
-        deliveryId: delivery.id,
-        installationId: payload.installation!.id,
-        repo: repoOf(payload.repository),
-        number: payload.issue.number,
-        isPullRequest: false,
-        title: payload.issue.title,
-        body: payload.issue.body ?? '',
+        ...triggerOn('issues.labeled', delivery, payload, { number: issue.number, isPullRequest: false, title: issue.title, body: issue.body }),
         label: payload.label.name,
-        sender: senderOf(payload.sender),
       };
       const known = trigger.label === REPO_CONFIG_DEFAULTS.label || intake.labelMatches(trigger);
       if (known) {
