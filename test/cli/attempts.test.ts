@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runEventSchema, type RunEvent } from '../../src/engine/events.js';
 import { runNodeChild, type ChildOutcome } from '../helpers/child.js';
 import { startScriptedLlm, type RecordedRequest, type Script, type ScriptStep } from '../helpers/scripted-llm-server.js';
-import { makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
+import { buggyRepo } from './buggy-repo.js';
 
 const BIN = resolve('bin/autocoder.js');
 const KEY = 'sk-cli-attempts-secret-0123456789abcdef';
@@ -50,16 +51,6 @@ const PLANS: Record<string, ScriptStep[]> = {
   ],
 };
 
-async function buggyRepo(): Promise<TempRepo> {
-  const repo = await makeTempRepo({
-    'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n',
-    'test.js': "import { add } from './src/math.js';\nif (add(2, 3) !== 5) { console.error('add(2, 3) is', add(2, 3)); process.exit(1); }\nconsole.log('ok');\n",
-    'package.json': '{ "type": "module" }\n',
-  });
-  cleanups.push(() => repo.cleanup());
-  return repo;
-}
-
 async function setup(script: Script) {
   const llm = await startScriptedLlm(script);
   const dataDir = await makeTempDir('autocoder-data-');
@@ -71,7 +62,7 @@ const ARGS = ['run', '--attempts', '3', '--models', 'a,b,c', '--test-command', '
 
 describe('autocoder run --attempts', () => {
   it('runs three attempts at once, keeps only the one whose tests pass, and prints the comparison', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { llm, dataDir, env } = await setup(byModel(PLANS));
     const out = await cli([...ARGS, 'add() subtracts; fix it'], { cwd: repo.root, env });
 
@@ -102,7 +93,7 @@ describe('autocoder run --attempts', () => {
   });
 
   it('gives the outcomes in json and every event with its attempt in stream-json; --continue resumes the chosen conversation', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { llm, env } = await setup(byModel({ ...PLANS, echo: [{ text: 'continued' }] }));
     const json = await cli([...ARGS, '-o', 'json', 'fix add()'], { cwd: repo.root, env });
     expect(json.code, json.stderr).toBe(0);
@@ -146,7 +137,7 @@ describe('autocoder run --attempts', () => {
   });
 
   it('keeps the smallest change when none passes, and the working tree as it was when none changed anything', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { env } = await setup(byModel({ a: PLANS.a, b: PLANS.a, c: PLANS.c }));
     const out = await cli([...ARGS, 'fix add()'], { cwd: repo.root, env });
     // A failing change is still a change: the smallest of the failing ones is kept, and said to fail.
@@ -163,7 +154,7 @@ describe('autocoder run --attempts', () => {
   });
 
   it('refuses a working tree with uncommitted changes, and says why, before any model is called', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { llm, env } = await setup(byModel(PLANS));
     await writeFile(join(repo.root, 'test.js'), '// my unfinished work\n');
     const out = await cli([...ARGS, 'fix add()'], { cwd: repo.root, env });
@@ -180,7 +171,7 @@ describe('autocoder run --attempts', () => {
   });
 
   it('rejects --attempts outside 1-5 and empty --models entries with a usage error', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { env } = await setup(byModel(PLANS));
     const nine = await cli(['run', '--attempts', '9', 'x'], { cwd: repo.root, env });
     expect(nine).toMatchObject({ code: 2, stderr: 'autocoder: --attempts must be a whole number from 1 to 5, got "9"\n' });

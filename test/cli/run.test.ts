@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runEventSchema, type RunEvent } from '../../src/engine/events.js';
 import { startScriptedLlm, type RecordedRequest, type Script, type ScriptStep } from '../helpers/scripted-llm-server.js';
 import { runNodeChild, type ChildOutcome } from '../helpers/child.js';
-import { makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
+import { buggyRepo } from './buggy-repo.js';
 import { freePort } from '../helpers/ports.js';
 
 const BIN = resolve('bin/autocoder.js');
@@ -32,16 +33,6 @@ function fixingModel(): Script {
   return () => steps[Math.min(i++, steps.length - 1)];
 }
 
-async function buggyRepo(): Promise<TempRepo> {
-  const repo = await makeTempRepo({
-    'src/math.js': 'export function add(a, b) {\n  return a - b;\n}\n',
-    'test.js': "import { add } from './src/math.js';\nif (add(2, 3) !== 5) { console.error('add(2, 3) is', add(2, 3)); process.exit(1); }\nconsole.log('ok');\n",
-    'package.json': '{ "type": "module" }\n',
-  });
-  cleanups.push(() => repo.cleanup());
-  return repo;
-}
-
 async function env(script: Script, extra: NodeJS.ProcessEnv = {}) {
   const llm = await startScriptedLlm(script);
   const dataDir = await makeTempDir('autocoder-data-');
@@ -55,7 +46,7 @@ function parseEvents(stdout: string): RunEvent[] {
 
 describe('autocoder run', () => {
   it('fixes the bug with the prompt on standard input and streams one JSON event per line', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { llm, env: vars } = await env(fixingModel());
     const out = await cli(['run', '--output', 'stream-json'], { cwd: repo.root, input: 'add() subtracts; fix it\n', env: vars });
 
@@ -79,7 +70,7 @@ describe('autocoder run', () => {
   });
 
   it('keeps its data folder out of git when it lives inside the repository (the default ./.data)', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { env: vars } = await env(fixingModel());
     const { AUTOCODER_DATA_DIR: _default, ...rest } = vars;
     const out = await cli(['run', 'add() subtracts; fix it'], { cwd: repo.root, input: '', env: rest });
@@ -88,7 +79,7 @@ describe('autocoder run', () => {
   });
 
   it('continues the conversation with --continue, and --session keeps a named one', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { llm, env: vars } = await env((request: RecordedRequest) => {
       const messages = request.body.messages as { role: string; content: string }[];
       const users = messages.filter((m) => m.role === 'user').map((m) => m.content);
@@ -115,7 +106,7 @@ describe('autocoder run', () => {
   });
 
   it('shows progress as text: one line per tool call, the summary on standard output', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { env: vars } = await env(fixingModel());
     const out = await cli(['run', '--max-steps', '8', 'add() subtracts; fix it'], { cwd: repo.root, env: vars });
     expect(out.code).toBe(0);
@@ -127,7 +118,7 @@ describe('autocoder run', () => {
   });
 
   it('exits non-zero at the step budget', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { env: vars } = await env(() => ({ toolCalls: [{ name: 'list_files', arguments: {} }] }));
     const out = await cli(['run', '--max-steps', '2', '-o', 'json', 'loop forever'], { cwd: repo.root, env: vars });
     expect(out.code).toBe(1);
@@ -135,7 +126,7 @@ describe('autocoder run', () => {
   });
 
   it('says in one line what to set when the key is missing, the endpoint unreachable or the model unknown', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const dataDir = await makeTempDir('autocoder-data-');
     const noKey = await cli(['run', 'hello'], { cwd: repo.root, env: { AUTOCODER_DATA_DIR: dataDir } });
     expect(noKey.code).not.toBe(0);
@@ -165,7 +156,7 @@ describe('autocoder run', () => {
   }, 60_000);
 
   it('rejects bad usage with a readable line and exit code 2', async () => {
-    const repo = await buggyRepo();
+    const repo = await buggyRepo(cleanups);
     const { env: vars } = await env([]);
     const badOutput = await cli(['run', '-o', 'yaml', 'x'], { cwd: repo.root, env: vars });
     expect(badOutput).toMatchObject({ code: 2 });
