@@ -11,7 +11,7 @@ export function baseRoutes(core: Core, metrics: Metrics): Route[] {
     {
       method: 'GET',
       path: '/healthz',
-      doc: { summary: 'Health: the store answers, the data disk has room; queue depth', auth: false, responses: { 200: healthSchema, 503: healthSchema } },
+      doc: { summary: 'Health: the store answers, the data disk has room, Redis answers (with REDIS_URL); queue depth', auth: false, responses: { 200: healthSchema, 503: healthSchema } },
       async handle({ res }) {
         const health = await checkHealth(core);
         sendJson(res, health.ok ? 200 : 503, health);

@@ -5,7 +5,10 @@ import type { Health } from './schemas.js';
 /** Below this much free space in the data directory, clones and the store start failing. */
 export const MIN_FREE_BYTES = 100 * 1024 * 1024;
 
-/** Whether this process can do its work: the store answers, the data disk has room; and how busy it is. */
+/**
+ * Whether this process can do its work: the store answers, the data disk has room, and with
+ * REDIS_URL Redis answers (else webhook deliveries get a 503 and no run can be queued); and how busy it is.
+ */
 export async function checkHealth(core: Core, minFreeBytes = MIN_FREE_BYTES): Promise<Health> {
   const reasons: string[] = [];
   let tasks: Record<string, number> = {};
@@ -24,12 +27,20 @@ export async function checkHealth(core: Core, minFreeBytes = MIN_FREE_BYTES): Pr
   } catch (error) {
     reasons.push(`the data directory cannot be read: ${(error as Error).message}`);
   }
+  // Bounded by the queue's own check (a PING given 400 ms on its fail-fast connection), so a
+  // probe answers in well under a second while Redis is gone. The URL may carry a password: only its name is said.
+  const backend: Health['queue']['backend'] = core.env.redisUrl ? 'redis' : 'embedded';
+  let redis: Health['queue']['redis'];
+  if (backend === 'redis') {
+    redis = (await core.queueReady().catch(() => false)) ? 'ok' : 'unreachable';
+    if (redis === 'unreachable') reasons.push('Redis (REDIS_URL) does not answer: webhook deliveries are refused and no run can be queued');
+  }
   return {
     ok: reasons.length === 0,
     ...(reasons.length ? { reason: reasons.join('; ') } : {}),
     store,
     disk: { path: core.env.dataDir, freeBytes, minFreeBytes },
-    queue: { depth: tasks.queued ?? 0, running: tasks.running ?? 0, concurrency: core.env.concurrency },
+    queue: { backend, ...(redis ? { redis } : {}), depth: tasks.queued ?? 0, running: tasks.running ?? 0, concurrency: core.env.concurrency },
     tasks,
   };
 }

@@ -119,7 +119,16 @@ export const healthSchema = z
     reason: z.string().optional(),
     store: z.enum(['ok', 'unreachable']),
     disk: z.object({ path: z.string(), freeBytes: z.number().nullable(), minFreeBytes: z.number() }),
-    queue: z.object({ depth: z.number().int(), running: z.number().int(), concurrency: z.number().int() }),
+    queue: z.object({
+      backend: z.enum(['embedded', 'redis']).meta({ description: '`redis` with REDIS_URL (workers run the tasks), else `embedded` (this process runs them)' }),
+      redis: z
+        .enum(['ok', 'unreachable'])
+        .optional()
+        .meta({ description: 'With REDIS_URL only: whether Redis answers; `unreachable` makes the answer a 503 (webhook deliveries are refused meanwhile)' }),
+      depth: z.number().int(),
+      running: z.number().int(),
+      concurrency: z.number().int(),
+    }),
     tasks: z.record(z.string(), z.number().int()),
   });
 export type Health = z.infer<typeof healthSchema>;

@@ -74,6 +74,14 @@ const MIGRATIONS: string[] = [
      data TEXT NOT NULL,
      created_at TEXT NOT NULL
    );`,
+  // The daily budgets' count of a repository's runs today (TaskStore.repoUsage), read from that
+  // repository's runs of the day instead of every task in those states. The query compares
+  // `repo = @repo COLLATE NOCASE` (owners and names are case-insensitive on GitHub), so the
+  // column is NOCASE here, or the index would not be used; its partial term is the query's own,
+  // word for word, and deliveries and commands (no `data.run`) add no entry. The query's state
+  // filter stays out, so the index holds whether or not that list changes.
+  `CREATE INDEX tasks_runs_by_repo ON tasks (repo COLLATE NOCASE, created_at)
+     WHERE json_extract(data, '$.run') IS NOT NULL;`,
 ];
 
 export type Db = Database.Database;

@@ -231,6 +231,7 @@ export class TaskStore {
       appendEvent: db.prepare('INSERT OR IGNORE INTO events (task_id, seq, type, body) VALUES (?, ?, ?, ?)'),
       events: db.prepare<[string, number], { body: string }>('SELECT body FROM events WHERE task_id = ? AND seq > ? ORDER BY seq'),
       lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events WHERE task_id = ?'),
+      // Read through tasks_runs_by_repo (schema v5): keep `repo = @repo COLLATE NOCASE` and the `data.run` term as they are.
       repoUsage: db.prepare<{ repo: string; from: string; to: string; except: string }, { runs: number; tokens: number | null }>(
         `SELECT COUNT(*) AS runs,
                 SUM(COALESCE(json_extract(result, '$.usage.totalTokens'), json_extract(data, '$.usage.totalTokens'), 0)) AS tokens

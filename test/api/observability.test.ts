@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createWebhookReceiver } from '../../src/github/webhook-receiver.js';
+import { waitFor } from '../e2e/app-process.js';
+import { hasRedis, redisSkipNote, startRedis, warnIfNoRedis } from '../helpers/redis-server.js';
 import { sendWebhook } from '../helpers/webhooks.js';
 import { startWebhookServer } from '../helpers/webhook-server.js';
 import { startHarness, useHarness } from './harness.js';
 import { MATH_FILES, scriptedModel } from './models.js';
 
 const stage = useHarness({ model: scriptedModel }, MATH_FILES);
+warnIfNoRedis('GET /healthz with REDIS_URL');
 
 interface Sample {
   name: string;
@@ -113,9 +116,11 @@ describe('GET /healthz', () => {
       ok: true,
       store: 'ok',
       disk: { path: stage.h.dataDir, freeBytes: expect.any(Number), minFreeBytes: expect.any(Number) },
-      queue: { depth: expect.any(Number), running: expect.any(Number), concurrency: 2 },
+      queue: { backend: 'embedded', depth: expect.any(Number), running: expect.any(Number), concurrency: 2 },
     });
     expect(body.disk.freeBytes).toBeGreaterThan(body.disk.minFreeBytes);
+    // Without REDIS_URL there is no Redis to report on.
+    expect(body.queue).not.toHaveProperty('redis');
   });
 
   it('answers 503 with the reason when the store does not answer', async () => {
@@ -128,6 +133,44 @@ describe('GET /healthz', () => {
     } finally {
       await broken.close();
     }
+  });
+
+  describe.skipIf(!hasRedis)(`with REDIS_URL ${redisSkipNote}`, () => {
+    it('reports Redis, answers 503 naming REDIS_URL (not the URL) while it is gone, and ok again once it is back', async () => {
+      const redis = await startRedis();
+      const web = await startHarness({ model: scriptedModel, env: { REDIS_URL: redis.url } });
+      try {
+        const healthz = async () => {
+          const res = await web.api('/healthz', { auth: false });
+          return { status: res.status, text: await res.text() };
+        };
+        const up = await waitFor(async () => {
+          const answer = await healthz();
+          return answer.status === 200 && answer;
+        }, 'Redis to answer');
+        expect(JSON.parse(up.text)).toMatchObject({ ok: true, store: 'ok', queue: { backend: 'redis', redis: 'ok' } });
+        expect(JSON.parse(up.text)).not.toHaveProperty('reason');
+
+        await redis.kill();
+        const down = await healthz();
+        expect(down.status).toBe(503);
+        const body = JSON.parse(down.text);
+        expect(body).toMatchObject({ ok: false, store: 'ok', queue: { backend: 'redis', redis: 'unreachable' }, reason: expect.stringContaining('REDIS_URL') });
+        // The URL may carry a password: neither it nor its address is said.
+        expect(down.text).not.toContain('redis://');
+        expect(down.text).not.toContain(String(redis.port));
+
+        await redis.restart();
+        const again = await waitFor(async () => {
+          const answer = await healthz();
+          return answer.status === 200 && answer;
+        }, 'Redis to answer again');
+        expect(JSON.parse(again.text)).toMatchObject({ ok: true, queue: { backend: 'redis', redis: 'ok' } });
+      } finally {
+        await web.close();
+        await redis.stop();
+      }
+    });
   });
 });
 
@@ -142,6 +185,7 @@ describe('GET /api/openapi.json', () => {
     ]);
     expect(Object.keys(doc.paths['/api/tasks']).sort()).toEqual(['get', 'post']);
     expect(doc.paths['/healthz'].get.security).toEqual([]);
+    expect(Object.keys(doc.components.schemas.Health.properties.queue.properties)).toEqual(expect.arrayContaining(['backend', 'redis']));
     expect(doc.paths['/api/tasks'].post.security).toEqual([{ bearer: [] }]);
 
     // The body schema is the validator's: strict, with the fields the route takes.
