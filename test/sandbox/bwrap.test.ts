@@ -199,8 +199,9 @@ describe.skipIf(!hasBwrap)('run_command in the bwrap sandbox (skipped: bwrap not
     await fs.writeFile(path.join(home, 'notes.txt'), 'fine to read\n');
     const request = sandboxRequest({ dataDir: 'data', privateKeyPath: 'app.private-key.pem' }, { cwd: scratch, home, prefer: 'bwrap' });
     const runtime = await detectSandbox(request);
+    // One stream for both, so that the lines come in the order the commands ran (two pipes need not).
     const result = await run(
-      `ls -A ${home}/.ssh | wc -l; cat ${home}/.npmrc; cat ${home}/notes.txt; cat ${keyFile}; cat ${dotEnv}; ls ${dataDir}/worktrees`,
+      `exec 2>&1; ls -A ${home}/.ssh | wc -l; cat ${home}/.npmrc; cat ${home}/notes.txt; cat ${keyFile}; cat ${dotEnv}; ls ${dataDir}/worktrees`,
       { sandbox: runtime },
     );
     expect(result.output).toBe(
