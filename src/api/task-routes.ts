@@ -21,6 +21,8 @@ import { streamTaskChanges } from './task-changes-stream.js';
 import { streamTaskEvents } from './task-events-stream.js';
 import { currentView, isFinal, queuePositions, taskViewSchema, toTaskView } from './task-view.js';
 
+/** How a cancel through this API is described to a task's users: no user name is known here. */
+const API_CANCEL = "through autocoder's API";
 const taskUrl = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
 const queryOf = (url: URL) => Object.fromEntries(url.searchParams);
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, errorSchema]));
@@ -106,6 +108,9 @@ export function taskRoutes(core: Core, hub: SseHub): Route[] {
       // Synchronous with the queue's claim (one process, one thread): it cannot start meanwhile.
       store.update(task.id, { state: 'finished', endReason: 'cancelled', cancelRequested: true, finishedAt: new Date().toISOString() });
       sendJson(res, 202, { id: task.id, state: 'finished' });
+      // Its front-end tells its users (GitHub: the progress comment). Not awaited: the answer is
+      // not held up by GitHub, and a failure there is logged by the core, never this request's.
+      void core.cancelledWhileQueued(store.get(task.id) ?? task, API_CANCEL);
       return;
     }
     store.update(task.id, { cancelRequested: true });
@@ -157,7 +162,9 @@ export function taskRoutes(core: Core, hub: SseHub): Route[] {
       method: 'POST', path: '/api/tasks/:id/cancel', handle: cancel,
       doc: {
         summary: 'Cancel a queued or running task',
-        description: 'A queued task is finished as cancelled at once; a running one is stopped (its commands killed) and finishes as cancelled shortly after.',
+        description:
+          'A queued task is finished as cancelled at once (a GitHub run\'s progress comment is then edited to say so, after the answer); ' +
+          'a running one is stopped (its commands killed) and finishes as cancelled shortly after.',
         responses: { 202: cancelResultSchema, ...errors(401, 404, 409) },
       },
     },

@@ -20,6 +20,12 @@ import { createSecretSet, type SecretSet } from '../util/secrets.js';
 import { WorkspaceManager } from '../workspace/index.js';
 import { sandboxRequest } from './sandbox-paths.js';
 
+/**
+ * Tells a front-end's users that one of its tasks was cancelled before it started; `how` says by
+ * whom or through what, as words that follow "Cancelled" (e.g. "through autocoder's API").
+ */
+export type CancelledWhileQueuedHandler = (task: TaskRecord, how: string) => Promise<void>;
+
 /** A route of the HTTP server: answers (true) or passes (false). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
 
@@ -77,6 +83,7 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
   const { workspaces, llm, commandEnv, sandbox } = createExecutionParts(env);
   const executors = new Map<string, TaskExecutor>();
   const abandonedHandlers = new Map<string, (task: TaskRecord) => Promise<void>>();
+  const cancelledWhileQueuedHandlers = new Map<string, CancelledWhileQueuedHandler>();
   const httpHandlers: HttpHandler[] = [];
   const stopHooks: (() => Promise<void>)[] = [];
   const onAbandoned = async (task: TaskRecord) => {
@@ -118,6 +125,27 @@ export function createCore(env: AppEnv, log: Logger, secrets: SecretSet = create
     addExecutor(source: string, execute: TaskExecutor, onAbandoned?: (task: TaskRecord) => Promise<void>): void {
       executors.set(source, execute);
       if (onAbandoned) abandonedHandlers.set(source, onAbandoned);
+    },
+    /**
+     * Adds what to tell the users of a task source when one of its tasks is cancelled before it
+     * started by someone outside that front-end (the REST API): the executor, which says so for
+     * a running task, never sees it.
+     */
+    onCancelledWhileQueued(source: string, handler: CancelledWhileQueuedHandler): void {
+      cancelledWhileQueuedHandlers.set(source, handler);
+    },
+    /**
+     * A queued task was just finished as cancelled: its source's handler runs in the background.
+     * The promise never rejects (a failure is logged), so a caller may leave it unawaited.
+     */
+    async cancelledWhileQueued(task: TaskRecord, how: string): Promise<void> {
+      const handler = cancelledWhileQueuedHandlers.get(task.source);
+      if (!handler) return;
+      try {
+        await handler(task, how);
+      } catch (error) {
+        log.error({ err: error, taskId: task.id, source: task.source }, 'could not report a task cancelled while queued');
+      }
     },
     /** Runs when the core stops, while the queue waits for its runs: a front-end stops taking work in. */
     onStop(hook: () => Promise<void>): void {

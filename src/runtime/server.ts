@@ -55,6 +55,21 @@ export function attachGithub(core: Core, app: Probot): WebhookHandlers {
       }),
     });
   });
+  // Cancelled before it started by a REST client: the progress comment says so, as it does for
+  // `/autocoder cancel` (src/github/intake.ts), instead of "Queued" for ever. Also with REDIS_URL:
+  // a queued task is this process's.
+  core.onCancelledWhileQueued('github', async (task, how) => {
+    const run = task.data.run as GithubRun | undefined;
+    const commentId = task.data.progressCommentId as number | undefined;
+    if (!run || !commentId) return;
+    const octokit = await getOctokit(run.trigger.installationId);
+    await octokit.rest.issues.updateComment({
+      owner: run.trigger.repo.owner,
+      repo: run.trigger.repo.name,
+      comment_id: commentId,
+      body: renderProgressComment({ phase: 'cancelled', runId: task.id, reason: `Cancelled ${how} before it started.`, redact: secrets.redact }),
+    });
+  });
   const intake = createIntake({
     store,
     getOctokit,
