@@ -34,17 +34,19 @@ function probotEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export function attachGithub(core: Core, app: Probot): WebhookHandlers {
   const { store, log, secrets } = core;
   const { getOctokit } = githubAuth(app);
-  // With REDIS_URL the workers execute it; the source is still registered, so its tasks are queued.
-  core.addExecutor('github', createGithubExecutor(core, app), async (task: TaskRecord) => {
+  /** Rewrites a GitHub task's progress comment, when it has one (nothing to say otherwise). */
+  const rewriteProgressComment = async (task: TaskRecord, body: string) => {
     const run = task.data.run as GithubRun | undefined;
     const commentId = task.data.progressCommentId as number | undefined;
     if (!run || !commentId) return;
     const octokit = await getOctokit(run.trigger.installationId);
-    await octokit.rest.issues.updateComment({
-      owner: run.trigger.repo.owner,
-      repo: run.trigger.repo.name,
-      comment_id: commentId,
-      body: renderProgressComment({
+    await octokit.rest.issues.updateComment({ owner: run.trigger.repo.owner, repo: run.trigger.repo.name, comment_id: commentId, body });
+  };
+  // With REDIS_URL the workers execute it; the source is still registered, so its tasks are queued.
+  core.addExecutor('github', createGithubExecutor(core, app), (task: TaskRecord) =>
+    rewriteProgressComment(
+      task,
+      renderProgressComment({
         phase: 'failed',
         runId: task.id,
         error: task.error ?? 'interrupted',
@@ -53,23 +55,14 @@ export function attachGithub(core: Core, app: Probot): WebhookHandlers {
           : 'autocoder was restarted while this run was in progress.',
         redact: secrets.redact,
       }),
-    });
-  });
+    ),
+  );
   // Cancelled before it started by a REST client: the progress comment says so, as it does for
   // `/autocoder cancel` (src/github/intake.ts), instead of "Queued" for ever. Also with REDIS_URL:
   // a queued task is this process's.
-  core.onCancelledWhileQueued('github', async (task, how) => {
-    const run = task.data.run as GithubRun | undefined;
-    const commentId = task.data.progressCommentId as number | undefined;
-    if (!run || !commentId) return;
-    const octokit = await getOctokit(run.trigger.installationId);
-    await octokit.rest.issues.updateComment({
-      owner: run.trigger.repo.owner,
-      repo: run.trigger.repo.name,
-      comment_id: commentId,
-      body: renderProgressComment({ phase: 'cancelled', runId: task.id, reason: `Cancelled ${how} before it started.`, redact: secrets.redact }),
-    });
-  });
+  core.onCancelledWhileQueued('github', (task, how) =>
+    rewriteProgressComment(task, renderProgressComment({ phase: 'cancelled', runId: task.id, reason: `Cancelled ${how} before it started.`, redact: secrets.redact })),
+  );
   const intake = createIntake({
     store,
     getOctokit,
