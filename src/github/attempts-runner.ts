@@ -231,7 +231,7 @@ export function createAttemptsRunner(deps: AttemptsDeps) {
       // What the pull request and the task keep of the winner's test run.
       const test: TestResult | undefined = chosenRun.test && { command: chosenRun.test.command, exitCode: chosenRun.test.exitCode, output: chosenRun.test.output };
       const pr = await publishPullRequest(installation, {
-        ...repo, cwd: publish.path, head: run.branch, base: trigger.repo.defaultBranch, title, draft: config.draft, incomplete, reverted: winner.reverted,
+        ...repo, cwd: publish.path, head: run.branch, base: trigger.repo.defaultBranch, title, draft: config.draft, incomplete, reverted: winner.reverted, log: ctx.log,
         body: {
           summary: ctx.pullRequestSummary(result.summary),
           issueNumber: run.issueNumber,
@@ -252,6 +252,7 @@ export function createAttemptsRunner(deps: AttemptsDeps) {
         reason: [
           `Best of ${n}: published attempt ${chosen.attempt} (${chosen.model}), ${why}.`,
           incomplete ?? (test && test.exitCode !== 0 ? `The test command \`${test.command}\` failed; see the pull request.` : undefined),
+          pr.notice,
         ].filter(Boolean).join('\n\n'),
         log: ctx.runLog(),
       });

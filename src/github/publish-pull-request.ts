@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { git } from '../workspace/git.js';
 import { diffTrees } from '../workspace/snapshot.js';
 import type { Octokit } from './octokit.js';
@@ -7,7 +8,9 @@ import { renderPullRequestBody, type PullRequestBodyInput } from './render.js';
 /**
  * The pull request of a run's pushed branch, opened or brought up to date: one run or the winner
  * of best of N. Its body describes the whole branch (every file it changes against the default
- * branch, not only this run's), and a run that stopped early is a draft.
+ * branch, not only this run's), and a run that stopped early is a draft (its body's marker says
+ * why). When the repository does not want drafts, a run that completes takes such a draft out of
+ * draft; GitHub refusing that does not fail the run: `notice` says so, for the progress comment.
  */
 export async function publishPullRequest(
   octokit: Octokit,
@@ -25,9 +28,10 @@ export async function publishPullRequest(
     incomplete?: string;
     /** Paths the run changed that the repository's configuration does not let autocoder change: left out. */
     reverted: readonly string[];
-    body: Omit<PullRequestBodyInput, 'changedFiles' | 'incomplete'>;
+    body: Omit<PullRequestBodyInput, 'changedFiles' | 'incomplete' | 'stopped'>;
+    log?: Logger;
   },
-): Promise<PullRequestRef> {
+): Promise<PullRequestRef & { notice?: string }> {
   const mergeBase = (await git(['merge-base', `refs/remotes/origin/${input.base}`, 'HEAD'], { cwd: input.cwd })).stdout.trim();
   const branchFiles = (await diffTrees(input.cwd, mergeBase, 'HEAD')).files;
   const leftOut = input.reverted.length
@@ -37,8 +41,9 @@ export async function publishPullRequest(
     ...input.body,
     changedFiles: branchFiles,
     incomplete: [input.incomplete, leftOut].filter(Boolean).join('\n') || undefined,
+    stopped: input.incomplete !== undefined,
   });
-  return ensurePullRequest(octokit, {
+  const pr = await ensurePullRequest(octokit, {
     owner: input.owner,
     repo: input.repo,
     head: input.head,
@@ -47,4 +52,10 @@ export async function publishPullRequest(
     body,
     draft: input.draft || input.incomplete !== undefined,
   });
+  if (pr.notReady === undefined) return pr;
+  input.log?.warn({ pullRequest: pr.number, reason: pr.notReady }, 'could not mark the pull request ready for review');
+  return {
+    ...pr,
+    notice: `The pull request is still a draft: GitHub did not mark it ready for review (${pr.notReady}). Its **Ready for review** button does it by hand.`,
+  };
 }

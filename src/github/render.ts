@@ -248,6 +248,11 @@ export interface PullRequestBodyInput {
   runId: string;
   /** Set when the run stopped early (budget, time): says so at the top. */
   incomplete?: string;
+  /**
+   * The run stopped early, so the pull request is a draft for that reason: the hidden marker says
+   * so (`stopped=1`), and a later run that completes may take it out of draft (pull-request.ts).
+   */
+  stopped?: boolean;
   /** Best of N: every attempt, and which one this pull request holds. */
   attempts?: AttemptsTable;
   redact: Redactor;
@@ -326,7 +331,7 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
     `${number(u.completionTokens)} completion)${u.costUsd !== undefined ? ` · ${formatUsd(u.costUsd)}` : ''} · ${formatDuration(input.durationMs)} · run ${code(input.runId)}</sub>`;
 
   const build = (parts: { summary: string; testOutput: string; log: string }) => {
-    const sections = [renderMarker('pr', { issue: input.issueNumber })];
+    const sections = [renderMarker('pr', { issue: input.issueNumber, ...(input.stopped ? { stopped: 1 } : {}) })];
     if (input.incomplete?.trim()) {
       const lines = neutraliseMarkdown(input.incomplete.trim()).split('\n');
       sections.push(`> [!WARNING]\n> **Incomplete:** ${lines.join('\n> ')}`);

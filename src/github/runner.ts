@@ -277,7 +277,7 @@ export function createGithubRunner(deps: RunnerDeps) {
       const incomplete = endSentence(result.reason, result.steps, config.maxMinutes, { ...budgetFigures, usage: result.usage });
       // The body tells each run's summary: the whole pull request's story.
       const pr = await publishPullRequest(installation, {
-        ...repo, cwd: ws.path, head: ws.branch, base: trigger.repo.defaultBranch, title, draft: config.draft, incomplete, reverted,
+        ...repo, cwd: ws.path, head: ws.branch, base: trigger.repo.defaultBranch, title, draft: config.draft, incomplete, reverted, log,
         body: {
           summary: pullRequestSummary(task, result.summary),
           issueNumber: run.issueNumber,
@@ -294,7 +294,10 @@ export function createGithubRunner(deps: RunnerDeps) {
       progress.update({
         phase: 'done',
         pullRequestUrl: pr.url,
-        reason: incomplete ?? (test && test.exitCode !== 0 ? `The test command \`${test.command}\` failed; see the pull request.` : undefined),
+        reason: [
+          incomplete ?? (test && test.exitCode !== 0 ? `The test command \`${test.command}\` failed; see the pull request.` : undefined),
+          pr.notice,
+        ].filter(Boolean).join('\n\n') || undefined,
         log: log_(),
       });
       finish(result.reason, { result: { ...summaryResult, changedFiles, test, pullRequestUrl: pr.url } });

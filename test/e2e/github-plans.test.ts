@@ -113,31 +113,43 @@ describe('a plan run that its budget stops', () => {
   }, 90_000);
 });
 
+/** Stops on its two steps; continued, it writes the changelog and finishes. */
+const stoppedThenContinued: Model = ({ prompt, turn }) => {
+  if (prompt.startsWith('Continue the work')) {
+    return step([call('write_file', { path: 'CHANGELOG.md', content: '- add() adds\n' }), finish('Fixed add() and added a changelog entry.')], turn);
+  }
+  // Two steps are all it gets: it never reaches the changelog or finish.
+  return step([call('edit_file', { path: 'src/math.js', old_string: 'a - b', new_string: 'a + b' }), call('read_file', { path: 'src/math.js' }), finish('never')], turn);
+};
+/** The GraphQL requests the app sent (GHE's path; the emulator keeps every request). */
+const graphqlRequests = () => stage.emulator.state.requests.filter((r) => r.path === '/api/graphql');
+
 describe('a budget stop, then `/autocoder continue`', () => {
-  it('one pull request: draft and marked incomplete, then completed on the same branch with the conversation remembered', async () => {
-    const repo = await newRepo(({ prompt, turn }) => {
-      if (prompt.startsWith('Continue the work')) {
-        return step([call('write_file', { path: 'CHANGELOG.md', content: '- add() adds\n' }), finish('Fixed add() and added a changelog entry.')], turn);
-      }
-      // Two steps are all it gets: it never reaches the changelog or finish.
-      return step([call('edit_file', { path: 'src/math.js', old_string: 'a - b', new_string: 'a + b' }), call('read_file', { path: 'src/math.js' }), finish('never')], turn);
-    }, 'maxSteps: 2\ndraft: false\n');
+  it('one pull request: draft and marked incomplete, then completed on the same branch with the conversation remembered, and (draft: false) ready for review', async () => {
+    const repo = await newRepo(stoppedThenContinued, 'maxSteps: 2\ndraft: false\n');
     await repo.comment('/autocoder fix add()');
     await waitForProgress(repo, /Done\*\* — pull request/, 0);
     const [first] = repo.pulls();
     expect(first.draft).toBe(true);
     expect(first.body).toMatch(/\*\*Incomplete:\*\* [^\n]*all 2 of its steps/);
+    // The hidden marker says why it is a draft, so that the completed run may take it out of draft.
+    expect(first.body).toContain(`<!-- autocoder:pr issue=${repo.issue} stopped=1 -->`);
     const stoppedAt = await repo.head();
     expect(await repo.show('CHANGELOG.md')).toBeUndefined();
+    const graphqlBefore = graphqlRequests().length;
 
     await repo.comment('/autocoder continue');
-    await waitForProgress(repo, /Done\*\* — pull request/, 1);
+    const done = await waitForProgress(repo, /Done\*\* — pull request/, 1);
 
     expect(repo.pulls()).toHaveLength(1);
     const [pr] = repo.pulls();
     expect(pr.number).toBe(first.number);
+    expect(pr.draft).toBe(false);
+    expect(graphqlRequests().slice(graphqlBefore).map((r) => r.status)).toEqual([200]);
+    expect(done.body).not.toContain('still a draft');
     expect(pr.body).not.toContain('Incomplete');
     expect(pr.body).not.toContain('Stopped after');
+    expect(pr.body).toContain(`<!-- autocoder:pr issue=${repo.issue} -->`);
     expect(pr.body).toContain('Fixed add() and added a changelog entry.');
     const head = await repo.head();
     expect(head).not.toBe(stoppedAt);
@@ -151,5 +163,23 @@ describe('a budget stop, then `/autocoder continue`', () => {
     const earlier = resumed.messages.slice(0, resumed.messages.findIndex((m) => m.role === 'user' && m.content === resumed.prompt));
     expect(earlier.some((m) => m.role === 'user' && String(m.content).startsWith(`Resolve issue #${repo.issue}`))).toBe(true);
     expect(earlier.flatMap((m) => m.tool_calls ?? []).map((c) => c.function.name)).toEqual(['edit_file', 'read_file']);
+  }, 120_000);
+
+  it('GitHub refusing to mark the draft ready fails nothing: the progress comment says it is still a draft', async () => {
+    const repo = await newRepo(stoppedThenContinued, 'maxSteps: 2\ndraft: false\n');
+    await repo.comment('/autocoder fix add()');
+    await waitForProgress(repo, /Done\*\* — pull request/, 0);
+    expect(repo.pulls()[0].draft).toBe(true);
+
+    stage.emulator.failNext('POST', /^\/api\/graphql$/, 403);
+    await repo.comment('/autocoder continue');
+    const done = await waitForProgress(repo, /Done\*\* — pull request/, 1);
+    expect(done.body).toContain('The pull request is still a draft: GitHub did not mark it ready for review (Forbidden).');
+    const [pr] = repo.pulls();
+    expect(repo.pulls()).toHaveLength(1);
+    expect(pr.draft).toBe(true);
+    expect(pr.body).not.toContain('Incomplete');
+    expect(pr.body).toContain('Fixed add() and added a changelog entry.');
+    expect(await repo.show('CHANGELOG.md')).toBe('- add() adds\n');
   }, 120_000);
 });

@@ -339,6 +339,42 @@ describe('github emulator: pull requests', () => {
   });
 });
 
+describe('github emulator: GraphQL', () => {
+  const READY = 'mutation ($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { id number isDraft url } } }';
+  const errorsOf = async (promise: Promise<unknown>) => {
+    const error = await promise.then(() => undefined, (e: unknown) => e);
+    expect(error, 'a GraphQL error').toBeDefined();
+    return (error as { errors: { message: string; type?: string }[] }).errors;
+  };
+
+  it('answers octokit.graphql at GHE\'s /api/graphql: the mutation takes the pull request out of draft', async () => {
+    const octokit = installationOctokit();
+    const pull = gh.addPull(OWNER, REPO, { number: 7, title: 'Fix #1', head: 'autocoder/issue-1', draft: true });
+    const { data: rest } = await octokit.rest.pulls.get({ owner: OWNER, repo: REPO, pull_number: 7 });
+    const data = await octokit.graphql<{ ready: { pullRequest: Record<string, unknown> } }>(READY.replace('markPull', 'ready: markPull'), { id: rest.node_id });
+    expect(data).toEqual({ ready: { pullRequest: { id: rest.node_id, number: 7, isDraft: false, url: rest.html_url } } });
+    expect(pull.draft).toBe(false);
+    expect((await octokit.rest.pulls.get({ owner: OWNER, repo: REPO, pull_number: 7 })).data.draft).toBe(false);
+    expect(gh.state.requests.filter((r) => r.path === '/api/graphql').map((r) => [r.method, r.status, r.auth])).toEqual([['POST', 200, 'installation']]);
+    // Again: still ready, no error.
+    expect(await octokit.graphql(READY, { id: rest.node_id })).toEqual({ markPullRequestReadyForReview: { pullRequest: expect.objectContaining({ isDraft: false }) } });
+  });
+
+  it('answers anything else, an unknown node and an unknown field with GraphQL errors; no token is a 401', async () => {
+    const octokit = installationOctokit();
+    gh.addPull(OWNER, REPO, { number: 7, title: 'Fix #1', head: 'autocoder/issue-1', draft: true });
+    expect(await errorsOf(octokit.graphql('query { viewer { login } }'))).toEqual([expect.objectContaining({ message: expect.stringContaining('only the markPullRequestReadyForReview mutation') })]);
+    expect(await errorsOf(octokit.graphql(READY, { id: 'PR_nope' }))).toEqual([
+      { type: 'NOT_FOUND', path: ['markPullRequestReadyForReview'], locations: [{ line: 1, column: 23 }], message: "Could not resolve to a node with the global id of 'PR_nope'" },
+    ]);
+    const node = (await octokit.rest.pulls.get({ owner: OWNER, repo: REPO, pull_number: 7 })).data.node_id;
+    expect(await errorsOf(octokit.graphql(READY.replace('isDraft', 'mergeable'), { id: node }))).toEqual([expect.objectContaining({ message: "Field 'mergeable' doesn't exist on type 'PullRequest'" })]);
+    expect(await errorsOf(octokit.graphql(READY, {}))).toEqual([expect.objectContaining({ message: 'Variable $id of type ID! was provided invalid value' })]);
+    expect(gh.state.pulls[0].draft).toBe(true);
+    expect(await status(new TestOctokit({ baseUrl: gh.apiUrl }).graphql(READY, { id: node }))).toBe(401);
+  });
+});
+
 describe('github emulator: failures and unexpected calls', () => {
   it('failNext answers the given status the given number of times, then works', async () => {
     const octokit = installationOctokit();

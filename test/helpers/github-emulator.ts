@@ -14,11 +14,13 @@
  * for the `/app/...` endpoints, minted installation tokens everywhere else, 404 for unknown
  * things, 422 validation errors in GitHub's `{ message, errors[] }` form, `Link` pagination.
  * A route it does not know answers 404 and is recorded in `state.requests` like every other
- * request, so a test can see an unexpected call.
+ * request, so a test can see an unexpected call. GraphQL (`POST /api/graphql`, GHE's path) answers
+ * the one mutation that marks a pull request ready for review, and a GraphQL error for anything else.
  */
 import { createHash, createPublicKey, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isGraphqlError, parseReadyMutation, type PullRequestField } from './github-graphql.js';
 
 export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 export type UserType = 'User' | 'Bot' | 'Organization';
@@ -1383,6 +1385,41 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
     return paginate(ctx, (r.pullFiles.get(p.number) ?? []).map((f) => renderPullFile(r, f)));
   });
 
+  // GraphQL, where GitHub Enterprise Server serves it (`/api/graphql`, beside `/api/v3`): only the
+  // mutation that takes a pull request out of draft, which REST cannot do (./github-graphql.ts).
+  // Errors are GraphQL's: HTTP 200 with `errors`, as GitHub answers them.
+  const graphqlRoute: Route = {
+    method: 'POST',
+    pattern: /^\/api\/graphql$/,
+    auth: 'installation',
+    handler: (ctx) => {
+      const op = parseReadyMutation(ctx.body);
+      if (isGraphqlError(op)) return { status: 200, body: { errors: [op] } };
+      const p = state.pulls.find((x) => nodeId('PullRequest', x.pullId) === op.pullRequestId);
+      const r = p && repos.get(repoKey(p.owner, p.repo));
+      if (!p || !r || (ctx.auth.token && ctx.auth.token.installationId !== r.installationId)) {
+        const message = `Could not resolve to a node with the global id of '${op.pullRequestId}'`;
+        return { status: 200, body: { data: { [op.key]: null }, errors: [{ type: 'NOT_FOUND', path: [op.key], locations: [op.location], message }] } };
+      }
+      if (p.draft) {
+        p.draft = false;
+        touch(p);
+      }
+      const values: Record<PullRequestField, unknown> = {
+        id: nodeId('PullRequest', p.pullId),
+        number: p.number,
+        isDraft: p.draft,
+        url: `${webUrl}/${r.fullName}/pull/${p.number}`,
+        title: p.title,
+        state: p.merged ? 'MERGED' : p.state.toUpperCase(),
+      };
+      const payload: Record<string, unknown> = {};
+      if (op.pullRequestFields) payload.pullRequest = Object.fromEntries(op.pullRequestFields.map((f) => [f, values[f as PullRequestField]]));
+      if (op.clientMutationId) payload.clientMutationId = null;
+      return { status: 200, body: { data: { [op.key]: payload } } };
+    },
+  };
+
   // --- state changes shared by routes and test set-up ---------------------------------------------
 
   function setState(item: EmuIssue, next: 'open' | 'closed'): void {
@@ -1481,7 +1518,8 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions): Promise<
       }
       let route: Route | undefined;
       let params: string[] = [];
-      if (url.pathname.startsWith('/api/v3/')) {
+      if (method === 'POST' && url.pathname === '/api/graphql') route = graphqlRoute;
+      else if (url.pathname.startsWith('/api/v3/')) {
         for (const candidate of routes) {
           if (candidate.method !== method && !(candidate.method === 'GET' && method === 'HEAD')) continue;
           const m = candidate.pattern.exec(rawPath);
