@@ -210,7 +210,14 @@ export async function runCommand(argv: string[], io: CliIo, env: AppEnv): Promis
       if (result.summary && !result.error) io.stdout.write(`${result.summary}\n`);
     }
     if (result.error) io.stderr.write(`autocoder: ${result.error.message}\n`);
-    return result.reason === 'completed' ? 0 : 1;
+    if (result.reason !== 'completed') return 1;
+    // The run completed, but its change does not pass the command that judges it: a script can tell.
+    if (result.test && result.test.exitCode !== 0) {
+      const how = result.test.exitCode === null ? 'it did not finish' : `exit ${result.test.exitCode}`;
+      io.stderr.write(`autocoder: the change does not pass \`${result.test.command}\` (${how})\n`);
+      return 3;
+    }
+    return 0;
   } catch (thrown) {
     const error = toAutocoderError(thrown);
     io.stderr.write(`autocoder: ${error.message}\n`);

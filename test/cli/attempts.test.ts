@@ -140,8 +140,10 @@ describe('autocoder run --attempts', () => {
     const repo = await buggyRepo(cleanups);
     const { env } = await setup(byModel({ a: PLANS.a, b: PLANS.a, c: PLANS.c }));
     const out = await cli([...ARGS, 'fix add()'], { cwd: repo.root, env });
-    // A failing change is still a change: the smallest of the failing ones is kept, and said to fail.
-    expect(out.code, out.stderr).toBe(0);
+    // A failing change is still a change: the smallest of the failing ones is kept, and said to
+    // fail, in the table and by the exit code (3: completed, but the tests fail on the change).
+    expect(out.code, out.stderr).toBe(3);
+    expect(out.stderr.trimEnd().split('\n').at(-1)).toBe('autocoder: the change does not pass `node test.js` (exit 1)');
     expect(out.stdout).toMatch(/^1 ✓\s+a\s+completed\s+failed \(exit 1\)/m);
     expect(await readFile(join(repo.root, 'src/math.js'), 'utf8')).toContain('return a * b;');
 
@@ -151,6 +153,19 @@ describe('autocoder run --attempts', () => {
     expect(idle.code, idle.stderr).toBe(0);
     expect(idle.stdout).toContain('No attempt changed anything usable; your working tree is as it was.');
     expect(await repo.git('status', '--porcelain')).toBe('');
+  });
+
+  it('with one attempt and --test-command: exit 3 when the test fails after the run, 0 when it passes', async () => {
+    const repo = await buggyRepo(cleanups);
+    const { env: idle } = await setup(() => ({ toolCalls: [finish('looked, changed nothing')] }));
+    const failing = await cli(['run', '--test-command', 'node test.js', 'fix add()'], { cwd: repo.root, env: idle });
+    expect(failing.code, failing.stderr).toBe(3);
+    // The progress goes to standard error too (text output); the verdict is its last line.
+    expect(failing.stderr.trimEnd().split('\n').at(-1)).toBe('autocoder: the change does not pass `node test.js` (exit 1)');
+    const { env: fixing } = await setup(byModel({ a: PLANS.b }));
+    const passing = await cli(['run', '--test-command', 'node test.js', 'fix add()'], { cwd: repo.root, env: fixing });
+    expect(passing.code, passing.stderr).toBe(0);
+    expect(passing.stderr).not.toContain('does not pass');
   });
 
   it('refuses a working tree with uncommitted changes, and says why, before any model is called', async () => {
