@@ -13,7 +13,7 @@ import { keepAttemptBranch, sweepAttemptBranches } from './attempt-branches.js';
 import type { Octokit } from './octokit.js';
 import type { ProgressReporter } from './progress.js';
 import { buildGithubPrompt } from './prompt.js';
-import { publishPullRequest } from './publish-pull-request.js';
+import { publishedNotes, publishPullRequest } from './publish-pull-request.js';
 import type { AttemptsTable, TestResult } from './render.js';
 import { createWritePolicy, type RepoConfig } from './repo-config.js';
 import { revertBlocked } from './revert-blocked.js';
@@ -249,11 +249,7 @@ export function createAttemptsRunner(deps: AttemptsDeps) {
       progress.update({
         phase: 'done',
         pullRequestUrl: pr.url,
-        reason: [
-          `Best of ${n}: published attempt ${chosen.attempt} (${chosen.model}), ${why}.`,
-          incomplete ?? (test && test.exitCode !== 0 ? `The test command \`${test.command}\` failed; see the pull request.` : undefined),
-          pr.notice,
-        ].filter(Boolean).join('\n\n'),
+        reason: publishedNotes({ lead: `Best of ${n}: published attempt ${chosen.attempt} (${chosen.model}), ${why}.`, incomplete, test, notice: pr.notice }),
         log: ctx.runLog(),
       });
       ctx.finish(result.reason, {

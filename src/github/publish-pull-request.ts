@@ -59,3 +59,14 @@ export async function publishPullRequest(
     notice: `The pull request is still a draft: GitHub did not mark it ready for review (${pr.notReady}). Its **Ready for review** button does it by hand.`,
   };
 }
+
+/**
+ * What a published run's progress comment says beside "Done", one paragraph each: `lead` (best
+ * of N's choice), why the run stopped early or else that its test command failed, and what
+ * GitHub said of the pull request itself (still a draft).
+ */
+export function publishedNotes(input: { lead?: string; incomplete?: string; test?: { command: string; exitCode: number | null }; notice?: string }): string | undefined {
+  const { test } = input;
+  const outcome = input.incomplete ?? (test && test.exitCode !== 0 ? `The test command \`${test.command}\` failed; see the pull request.` : undefined);
+  return [input.lead, outcome, input.notice].filter(Boolean).join('\n\n') || undefined;
+}

@@ -22,7 +22,7 @@ import { mintInstallationToken, type GetOctokit, type Octokit } from './octokit.
 import { createProgressReporter, type ProgressReporter } from './progress.js';
 import { buildGithubPrompt } from './prompt.js';
 import { describeBudgetEnd, planRunBudgets, type BudgetSettings, type RunBudgetPlan, type UsageToday } from './budgets.js';
-import { publishPullRequest } from './publish-pull-request.js';
+import { publishedNotes, publishPullRequest } from './publish-pull-request.js';
 import { createCommentOnce } from './create-comment-once.js';
 import { renderPlanComment, renderRunLog, type TestResult } from './render.js';
 import { createWritePolicy, REPO_CONFIG_DEFAULTS, type RepoConfig } from './repo-config.js';
@@ -294,10 +294,7 @@ export function createGithubRunner(deps: RunnerDeps) {
       progress.update({
         phase: 'done',
         pullRequestUrl: pr.url,
-        reason: [
-          incomplete ?? (test && test.exitCode !== 0 ? `The test command \`${test.command}\` failed; see the pull request.` : undefined),
-          pr.notice,
-        ].filter(Boolean).join('\n\n') || undefined,
+        reason: publishedNotes({ incomplete, test, notice: pr.notice }),
         log: log_(),
       });
       finish(result.reason, { result: { ...summaryResult, changedFiles, test, pullRequestUrl: pr.url } });
