@@ -94,6 +94,13 @@ export function limitRequestBodies(server: Server, options: BodyLimitOptions): v
         if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'the request body could not be read' }));
       },
-    );
+    )
+      // Whatever took the body failed in a way it did not answer: a 500, never an unhandled
+      // rejection, which would end the whole process over one request.
+      .catch((error: unknown) => {
+        options.log?.error({ err: error, path: req.url }, 'webhook delivery could not be handled');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'autocoder could not take this delivery in; deliver it again later' }));
+      });
   });
 }

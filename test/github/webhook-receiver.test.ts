@@ -137,6 +137,23 @@ describe('webhook receiver', () => {
   });
 });
 
+describe('the body limit in front of the receiver', () => {
+  it('answers 500 when what takes the body fails unexpectedly, and goes on serving', async () => {
+    let calls = 0;
+    const server = await startWebhookServer(async () => {
+      calls++;
+      throw new Error('unexpected');
+    });
+    close = server.close;
+    for (const n of [1, 2]) {
+      const res = await sendWebhook({ url: server.url, secret: SECRET, event: 'ping', payload: { zen: 'hi', n } });
+      expect(res.status).toBe(500);
+      expect(JSON.parse(res.body).error).toMatch(/deliver it again/);
+    }
+    expect(calls).toBe(2);
+  });
+});
+
 describe('signatureMatches', () => {
   it('takes only the exact sha256 HMAC of the exact body', () => {
     const body = '{"zen":"hi"}';
